@@ -1,0 +1,127 @@
+"""Config keys of AuTR. One function, `add_autr_config`, with a comment per key."""
+
+from detectron2.config import CfgNode as CN
+
+
+def add_autr_config(cfg):
+    """Add every AuTR key to a Detectron2 config, in place. Call after `get_cfg()`."""
+    # ---------------------------------------------------------------- input / data
+    # Frames per clip (AVSBench: 5, one per audio second).
+    cfg.INPUT.SAMPLING_FRAME_NUM = 5
+    # Dataset mapper used by the trainer's loaders ("avs_clip" = AVSClipDatasetMapper).
+    cfg.INPUT.DATASET_MAPPER_NAME = "avs_clip"
+    # Square side every frame is resized to for training (AVSBench frames are stored at 224x224).
+    cfg.INPUT.SIZE_TRAIN = 224
+    # Square side every frame is resized to at test time; predictions are resized back to the
+    # original frame size before evaluation.
+    cfg.INPUT.SIZE_TEST = 224
+    # Train-time scale jitter (min, max) applied before a SIZE_TRAIN crop; (1.0, 1.0) disables it.
+    cfg.INPUT.SCALE_JITTER = (1.0, 1.0)
+    # Folder where log-mel features computed from wavs are cached ("" = no cache).
+    cfg.INPUT.AUDIO_CACHE_DIR = ""
+
+    # ---------------------------------------------------------------- audio encoder
+    cfg.MODEL.AUDIO = CN()
+    # False removes audio entirely (the visual-only ablation): no audio encoder is built.
+    cfg.MODEL.AUDIO.ENABLED = True
+    # Name in AUDIO_ENCODER_REGISTRY.
+    cfg.MODEL.AUDIO.NAME = "VGGish"
+    # Local VGGish state dict (e.g. vggish-10086976.pth); "" = random init (offline training).
+    cfg.MODEL.AUDIO.WEIGHTS = ""
+    # Freeze the audio encoder (the paper freezes pretrained VGGish).
+    cfg.MODEL.AUDIO.FREEZE = False
+    # Channel multiplier of the VGGish conv stack (1.0 = the original, needed to load weights).
+    cfg.MODEL.AUDIO.WIDTH_MULT = 1.0
+    # Width of VGGish's two hidden fully connected layers (4096 in the original).
+    cfg.MODEL.AUDIO.FC_DIM = 4096
+    # Size of the audio embedding VGGish outputs (128 in the original).
+    cfg.MODEL.AUDIO.EMBED_DIM = 128
+
+    # ---------------------------------------------------------------- PVT-v2 backbone (timm)
+    cfg.MODEL.PVT = CN()
+    # timm model name: pvt_v2_b0 ... pvt_v2_b5.
+    cfg.MODEL.PVT.NAME = "pvt_v2_b5"
+    # Output feature names, stride 4/8/16/32.
+    cfg.MODEL.PVT.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
+    # Freeze every backbone parameter (the paper freezes pretrained backbones).
+    cfg.MODEL.PVT.FREEZE = False
+    # Stochastic depth rate inside PVT-v2.
+    cfg.MODEL.PVT.DROP_PATH_RATE = 0.1
+    # (The D2 ResNet is frozen with MODEL.BACKBONE.FREEZE_AT: 5 freezes every stage.)
+
+    # ---------------------------------------------------------------- AuTR head
+    cfg.MODEL.AUTR = CN()
+    # Width of every transformer (d_model).
+    cfg.MODEL.AUTR.HIDDEN_DIM = 256
+    # Attention heads of every transformer layer.
+    cfg.MODEL.AUTR.NHEADS = 8
+    # Feed-forward width of every transformer layer.
+    cfg.MODEL.AUTR.DIM_FEEDFORWARD = 1024
+    # Dropout of every transformer layer.
+    cfg.MODEL.AUTR.DROPOUT = 0.0
+    # Backbone features fused with audio and fed to the pixel decoder (fine to coarse).
+    cfg.MODEL.AUTR.IN_FEATURES = ["res2", "res3", "res4", "res5"]
+    # Features whose tokens enter the multimodal transformer encoder. Attention is quadratic in
+    # tokens, so keep the coarse scales (224 input: res4+res5 = 245 tokens per frame).
+    cfg.MODEL.AUTR.ENC_IN_FEATURES = ["res4", "res5"]
+    # Layers of the multimodal transformer encoder.
+    cfg.MODEL.AUTR.ENC_LAYERS = 3
+    # Layers of the audio-aware query decoder (each supervised).
+    cfg.MODEL.AUTR.DEC_LAYERS = 6
+    # Features the decoder's cross-attention visits round robin (coarse first).
+    cfg.MODEL.AUTR.DEC_IN_FEATURES = ["res5", "res4", "res3"]
+    # Queries per frame.
+    cfg.MODEL.AUTR.NUM_QUERIES = 5
+    # Channels of the stride-4 mask features (kept thin: stride-4 convs dominate the cost).
+    cfg.MODEL.AUTR.MASK_DIM = 64
+    # How queries start: "audio" = projection of the frame's audio embedding + learnable query
+    # embeddings (AuTR); "learned" = learnable embeddings only (ablation).
+    cfg.MODEL.AUTR.QUERY_INIT = "audio"
+    # Mask head: "dynamic" = per-query CondInst-style conv head (AuTR); "dot" = Mask2Former-style
+    # dot product between a query embedding and the mask features (ablation).
+    cfg.MODEL.AUTR.MASK_HEAD = "dynamic"
+    # Channels of the dynamic head's input branch and hidden layers.
+    cfg.MODEL.AUTR.DYNAMIC_CHANNELS = 8
+    # Number of 1x1 layers of the dynamic head (the last one outputs the mask logit).
+    cfg.MODEL.AUTR.DYNAMIC_LAYERS = 3
+    # Supervise every decoder layer (deep supervision), not only the last.
+    cfg.MODEL.AUTR.DEEP_SUPERVISION = True
+    # Loss weights: sigmoid focal on the matched mask, dice on it, binary focal on sound scores.
+    cfg.MODEL.AUTR.MASK_WEIGHT = 5.0
+    cfg.MODEL.AUTR.DICE_WEIGHT = 5.0
+    cfg.MODEL.AUTR.SOUND_WEIGHT = 2.0
+    # Focal loss alpha/gamma (masks and sound scores).
+    cfg.MODEL.AUTR.FOCAL_ALPHA = 0.25
+    cfg.MODEL.AUTR.FOCAL_GAMMA = 2.0
+    # Hungarian matching costs: sound score, mask focal, mask dice.
+    cfg.MODEL.AUTR.COST_SOUND = 2.0
+    cfg.MODEL.AUTR.COST_MASK = 5.0
+    cfg.MODEL.AUTR.COST_DICE = 5.0
+    cfg.MODEL.AUTR.TEST = CN()
+    # False (S4): each frame's mask is the best-scoring query's. True (MS3): the union of the
+    # queries whose sound score exceeds SOUND_THRESHOLD (empty when none does).
+    cfg.MODEL.AUTR.TEST.MULTI_SOURCE = False
+    # Sound-score threshold of the multi-source union.
+    cfg.MODEL.AUTR.TEST.SOUND_THRESHOLD = 0.5
+    # Also return the decoder's cross-attention maps (for visualisation; costs memory).
+    cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = False
+
+    # ---------------------------------------------------------------- solver
+    # "ADAMW" or "SGD".
+    cfg.SOLVER.OPTIMIZER = "ADAMW"
+    # Learning-rate multiplier of the visual backbone's parameters.
+    cfg.SOLVER.BACKBONE_MULTIPLIER = 0.1
+    # Weight decay of embeddings (queries, level/temporal embeddings); norms use WEIGHT_DECAY_NORM.
+    cfg.SOLVER.WEIGHT_DECAY_EMBED = 0.0
+    # Exponent of the "WarmupPolyLR" schedule.
+    cfg.SOLVER.POLY_LR_POWER = 0.9
+    # Stop training with a clear message when a loss becomes NaN/inf.
+    cfg.SOLVER.STOP_ON_NONFINITE_LOSS = True
+
+    # ---------------------------------------------------------------- evaluation
+    cfg.TEST.AVS = CN()
+    # Clips per M_F group: the official AVSBench test script takes the max-F of the F curve averaged
+    # over one batch of 4 clips (20 frames); the per-frame variant is reported as well.
+    cfg.TEST.AVS.F_GROUP_SIZE = 4
+    # Write predicted masks as PNGs in AVSBench's gt_masks layout under OUTPUT_DIR.
+    cfg.TEST.AVS.SAVE_PRED_MASKS = False

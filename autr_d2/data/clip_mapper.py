@@ -1,0 +1,157 @@
+"""AVSClipDatasetMapper: one clip's dataset dict -> the tensors AuTR consumes."""
+
+import copy
+import logging
+
+import numpy as np
+import torch
+from PIL import Image
+
+from detectron2.config import configurable
+from detectron2.data import detection_utils as utils
+from detectron2.data import transforms as T
+
+from .audio import load_log_mel
+
+__all__ = ["AVSClipDatasetMapper", "ClipDataError", "read_mask"]
+
+
+class ClipDataError(ValueError):
+    """A frame or mask of a clip is unreadable or inconsistent; the message names the file."""
+
+
+def _read_frame(path, image_format):
+    try:
+        return utils.read_image(path, format=image_format)
+    except Exception as e:  # PIL raises OSError/SyntaxError/ValueError for bad files
+        raise ClipDataError(f"{path}: cannot read frame ({type(e).__name__}: {e})") from e
+
+
+def read_mask(path):
+    """A 0/255 mask PNG -> uint8 {0,1} ``[H, W]``.
+
+    Values other than 0/255 (JPEG-like noise, anti-aliased edges, or a 0/1 file) are thresholded at
+    128, the rule of AVSBench's S4 loader (PIL mode "1"); colour masks are converted to grey first.
+    """
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("L"))
+    except Exception as e:
+        raise ClipDataError(f"{path}: cannot read mask ({type(e).__name__}: {e})") from e
+    return (arr >= 128).astype(np.uint8)
+
+
+class AVSClipDatasetMapper:
+    """Read and augment one clip.
+
+    1. Read the T frames (all the same size) and the annotated masks (each the size of its frame).
+    2. Sample ONE geometric augmentation on frame 1 and apply the same transform to every frame and
+       mask of the clip (train: resize, optional scale jitter + crop, flip; test: resize).
+    3. Return uint8 frames ``[T,3,H,W]``, log-mel audio ``[T,1,96,64]``, masks ``[T,H,W]`` in
+       {0,1} (zeros where not annotated) and ``annotated`` ``[T]`` bool.
+    """
+
+    @configurable
+    def __init__(self, is_train=True, *, augmentations, image_format, num_frames,
+                 audio_cache_dir="", with_masks=True):
+        """
+        Args:
+            is_train: whether the mapper is used for training (only logged; behaviour follows
+                the augmentations given).
+            augmentations: D2 augmentations sampled once per clip.
+            image_format: "RGB" or "BGR" order of the returned frames.
+            num_frames: T; a clip with another number of frames is an error.
+            audio_cache_dir: cache folder for wav -> log-mel conversions ("" = none).
+            with_masks: read ground-truth masks (False for unlabelled inference).
+        """
+        self.is_train = is_train
+        self.augmentations = T.AugmentationList(augmentations)
+        self.image_format = image_format
+        self.num_frames = num_frames
+        self.audio_cache_dir = audio_cache_dir
+        self.with_masks = with_masks
+        logging.getLogger(__name__).info(
+            f"AVSClipDatasetMapper ({'train' if is_train else 'test'}): {augmentations}"
+        )
+
+    @classmethod
+    def from_config(cls, cfg, is_train=True):
+        if is_train:
+            size = cfg.INPUT.SIZE_TRAIN
+            lo, hi = cfg.INPUT.SCALE_JITTER
+            if (lo, hi) == (1.0, 1.0):
+                augs = [T.Resize((size, size))]
+            else:
+                augs = [T.ResizeScale(lo, hi, size, size), T.FixedSizeCrop((size, size), pad=True,
+                                                                            seg_pad_value=0)]
+            if cfg.INPUT.RANDOM_FLIP == "horizontal":
+                augs.append(T.RandomFlip(horizontal=True, vertical=False))
+        else:
+            augs = [T.Resize((cfg.INPUT.SIZE_TEST, cfg.INPUT.SIZE_TEST))]
+        return {
+            "is_train": is_train,
+            "augmentations": augs,
+            "image_format": cfg.INPUT.FORMAT,
+            "num_frames": cfg.INPUT.SAMPLING_FRAME_NUM,
+            "audio_cache_dir": cfg.INPUT.AUDIO_CACHE_DIR,
+            # The evaluator reads ground truth from disk at the original size.
+            "with_masks": is_train,
+        }
+
+    def _read_clip(self, dataset_dict):
+        files = dataset_dict["file_names"]
+        if len(files) != self.num_frames:
+            raise ClipDataError(
+                f"clip {dataset_dict.get('clip_id')}: {len(files)} frames, expected {self.num_frames}"
+            )
+        mask_files = dataset_dict.get("sem_seg_file_names") or [None] * len(files)
+        if len(mask_files) != len(files):
+            raise ClipDataError(
+                f"clip {dataset_dict.get('clip_id')}: {len(mask_files)} mask entries for "
+                f"{len(files)} frames ({files[0]})"
+            )
+        frames = [_read_frame(f, self.image_format) for f in files]
+        for f, im in zip(files[1:], frames[1:]):
+            if im.shape != frames[0].shape:
+                raise ClipDataError(
+                    f"{f}: frame size {im.shape[1]}x{im.shape[0]} differs from the clip's first "
+                    f"frame {files[0]} ({frames[0].shape[1]}x{frames[0].shape[0]})"
+                )
+        masks = [None] * len(files)
+        if self.with_masks:
+            for t, m in enumerate(mask_files):
+                if m is None:
+                    continue
+                masks[t] = read_mask(m)
+                if masks[t].shape != frames[t].shape[:2]:
+                    raise ClipDataError(
+                        f"{m}: mask size {masks[t].shape[1]}x{masks[t].shape[0]} does not match "
+                        f"its frame {files[t]} ({frames[t].shape[1]}x{frames[t].shape[0]})"
+                    )
+        return frames, masks
+
+    def __call__(self, dataset_dict):
+        dataset_dict = copy.deepcopy(dataset_dict)
+        frames, masks = self._read_clip(dataset_dict)
+
+        aug_input = T.AugInput(frames[0])
+        transforms = self.augmentations(aug_input)  # sampled once, reused for the whole clip
+        frames = [aug_input.image] + [transforms.apply_image(f) for f in frames[1:]]
+        h, w = frames[0].shape[:2]
+        out_masks = np.zeros((len(frames), h, w), dtype=np.uint8)
+        annotated = np.zeros(len(frames), dtype=bool)
+        for t, m in enumerate(masks):
+            if m is not None:
+                out_masks[t] = transforms.apply_segmentation(m)
+                annotated[t] = True
+
+        # Tensors cross process boundaries through shared memory; keep them compact (uint8).
+        dataset_dict["frames"] = torch.as_tensor(
+            np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
+        )
+        dataset_dict["masks"] = torch.as_tensor(out_masks)
+        dataset_dict["annotated"] = torch.as_tensor(annotated)
+        dataset_dict["audio"] = load_log_mel(
+            dataset_dict["audio_file"], self.num_frames, self.audio_cache_dir
+        )
+        return dataset_dict

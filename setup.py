@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""autr_d2: AuTR (audio-aware query-enhanced transformer) for audio-visual segmentation on Detectron2.
+
+Detectron2 is not on PyPI; install it with `python tools/install_detectron2.py` (see README).
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="autr_d2",
+    version="0.1.0",
+    description="AuTR audio-visual segmentation as a Detectron2 extension",
+    packages=find_packages(exclude=("configs", "tests*", "tools", "datasets")),
+    python_requires=">=3.10",
+    install_requires=[
+        # torch/torchvision: this platform pins torch==2.14.1 torchvision==0.29.1 (Makefile); any
+        # 2.x pair that imports together works.
+        "torch>=2.1",
+        "torchvision>=0.16",
+        "fvcore>=0.1.5,<0.1.6",
+        "timm>=0.9,<2",
+        # Architecture and log-mel front end only; its weight download never runs.
+        "torchvggish>=0.2,<0.3",
+        "pycocotools>=2.0.2",
+        "opencv-python-headless>=4.8",
+        "scipy>=1.10",
+        "soundfile>=0.12",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "av>=12",
+        "psutil>=5.9",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "ruff>=0.6"],
+        # Offline benchmark media renderer (see datasets/README.md); installed with --no-deps by
+        # `make setup` because it declares pyaudio, which does not build without portaudio.
+        "synth": ["tinysoundfont>=0.3"],
+    },
+)
