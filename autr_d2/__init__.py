@@ -5,6 +5,8 @@ its backbones/encoders in Detectron2's registries.
 """
 
 from . import data  # noqa: F401  (registers datasets)
+from . import modeling  # noqa: F401  (registers backbones, audio encoders)
 from .config import add_autr_config
+from .meta_arch import AuTR
 
-__all__ = ["add_autr_config"]
+__all__ = ["AuTR", "add_autr_config"]

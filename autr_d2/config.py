@@ -45,6 +45,8 @@ def add_autr_config(cfg):
     cfg.MODEL.PVT.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
     # Freeze every backbone parameter (the paper freezes pretrained backbones).
     cfg.MODEL.PVT.FREEZE = False
+    # Local PVT-v2 classification state dict (official or timm layout); "" = random init.
+    cfg.MODEL.PVT.WEIGHTS = ""
     # Stochastic depth rate inside PVT-v2.
     cfg.MODEL.PVT.DROP_PATH_RATE = 0.1
     # (The D2 ResNet is frozen with MODEL.BACKBONE.FREEZE_AT: 5 freezes every stage.)

@@ -6,7 +6,7 @@ two routes:
 
 * default: the Detectron2 0.6 *source* release that PyPI carries as ``pb1-detectron2==0.6``.
   That archive has no C++/CUDA sources (``detectron2/layers/csrc`` is missing), so it is built as a
-  pure-Python wheel. Four things are changed on the way, each printed as it is applied:
+  pure-Python wheel. Five things are changed on the way, each printed as it is applied:
 
   1. ``detectron2/_C.py`` is added: a module whose attribute access raises an ImportError naming the
      compiled op and saying why it is missing. AuTR uses none of them (no deformable conv, no rotated
@@ -16,7 +16,9 @@ two routes:
   3. ``detectron2.engine.launch`` uses the gloo backend and skips ``torch.cuda.set_device`` when no
      GPU is present, as upstream does after 0.6 (0.6 asserts CUDA), so ``--num-gpus 2`` starts two
      CPU processes on a machine without a GPU.
-  4. ``setup.py`` drops the stale ``black==21.4b2`` pin, the (source-less) C++ extension and the
+  4. ``utils/collect_env.py`` (run by ``default_setup``) reports the missing ops instead of
+     crashing on the stub.
+  5. ``setup.py`` drops the stale ``black==21.4b2`` pin, the (source-less) C++ extension and the
      direct-URL ``panopticapi`` extra (pip refuses those from an index).
 
 * ``--from-git``: build the official repository (needs GitHub and a compiler; gives the compiled ops).
@@ -43,7 +45,7 @@ SDIST_NAME = "pb1-detectron2"
 SDIST_VERSION = "0.6"
 SDIST_SHA256 = "5d2e9e51e523ec72f6a31cca04b0a515492e9514b773a3d134cedc0677170b29"
 # The local version label tells `pip list` readers this is the patched pure-Python build.
-WHEEL_VERSION = "0.6+purepy"
+WHEEL_VERSION = "0.6+purepy.1"
 GIT_URL = "git+https://github.com/facebookresearch/detectron2.git"
 VERIFY_IMPORTS = ("detectron2.engine", "detectron2.evaluation", "detectron2.utils.visualizer")
 
@@ -111,6 +113,13 @@ def verify(python=sys.executable):
     return False
 
 
+def installed_version(python=sys.executable):
+    """Version of the installed detectron2 distribution, or None."""
+    code = "import importlib.metadata as m; print(m.version('detectron2'))"
+    res = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
 def download_sdist(workdir, index_url):
     """Fetch the pb1-detectron2 0.6 source archive from the index and check its sha256.
 
@@ -137,7 +146,7 @@ def download_sdist(workdir, index_url):
 
 
 def patch_source(src):
-    """Apply the four changes described in the module docstring to an unpacked sdist."""
+    """Apply the five changes described in the module docstring to an unpacked sdist."""
     with open(os.path.join(src, "detectron2", "_C.py"), "w") as f:
         f.write(C_STUB)
     log("added detectron2/_C.py (clear ImportError for compiled ops)")
@@ -160,6 +169,17 @@ def patch_source(src):
         text = text.replace(old, new)
     open(launch, "w").write(text)
     log("engine/launch.py: gloo backend and no set_device when no GPU")
+
+    env = os.path.join(src, "detectron2", "utils", "collect_env.py")
+    text = open(env).read()
+    old = "        import detectron2._C as _C\n    except ImportError as e:"
+    if old not in text:
+        raise SystemExit("unexpected collect_env.py content, cannot apply the _C probe fix")
+    text = text.replace(old, "        import detectron2._C as _C\n\n"
+                        "        _C.get_compiler_version  # the pure-Python stub raises ImportError\n"
+                        "    except ImportError as e:")
+    open(env, "w").write(text)
+    log("utils/collect_env.py: reports the missing compiled ops instead of crashing")
 
     setup_py = os.path.join(src, "setup.py")
     text = open(setup_py).read()
@@ -214,8 +234,12 @@ def main(argv=None):
     except ImportError:
         run([sys.executable, "-m", "pip", "install", "opencv-python-headless>=4.8"])
 
-    if not args.force and verify():
-        log("Detectron2 already installed; nothing to do (use --force to reinstall)")
+    installed = installed_version()
+    stale = installed and installed.startswith("0.6+purepy") and installed != WHEEL_VERSION
+    if stale:
+        log(f"installed detectron2 {installed} is an older build of this script: upgrading")
+    elif not args.force and verify():
+        log(f"Detectron2 {installed} already installed; nothing to do (--force reinstalls)")
         return 0
     if args.from_git:
         run([sys.executable, "-m", "pip", "install", "--no-build-isolation", GIT_URL])

@@ -82,8 +82,8 @@ class AVSClipDatasetMapper:
             if (lo, hi) == (1.0, 1.0):
                 augs = [T.Resize((size, size))]
             else:
-                augs = [T.ResizeScale(lo, hi, size, size), T.FixedSizeCrop((size, size), pad=True,
-                                                                            seg_pad_value=0)]
+                # fvcore pads masks with 0 (background) where the frame is padded
+                augs = [T.ResizeScale(lo, hi, size, size), T.FixedSizeCrop((size, size))]
             if cfg.INPUT.RANDOM_FLIP == "horizontal":
                 augs.append(T.RandomFlip(horizontal=True, vertical=False))
         else:

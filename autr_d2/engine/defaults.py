@@ -1,0 +1,47 @@
+"""Config set-up and output-folder safety shared by tools/train_net.py, demo and visualize."""
+
+import logging
+import os
+
+import torch
+
+from detectron2.config import get_cfg
+
+from ..config import add_autr_config
+
+__all__ = ["setup_cfg", "check_output_dir", "OutputDirExistsError"]
+
+
+class OutputDirExistsError(FileExistsError):
+    pass
+
+
+def setup_cfg(config_file, opts=(), freeze=True):
+    """get_cfg + add_autr_config + yaml + command-line opts; CPU-safe (AMP only with CUDA)."""
+    cfg = get_cfg()
+    add_autr_config(cfg)
+    cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
+    if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
+        logging.getLogger(__name__).warning("CUDA not available: MODEL.DEVICE set to cpu")
+        cfg.MODEL.DEVICE = "cpu"
+    if cfg.SOLVER.AMP.ENABLED and not cfg.MODEL.DEVICE.startswith("cuda"):
+        logging.getLogger(__name__).warning("SOLVER.AMP.ENABLED needs CUDA: disabled on CPU")
+        cfg.SOLVER.AMP.ENABLED = False
+    if freeze:
+        cfg.freeze()
+    return cfg
+
+
+def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False):
+    """Refuse to train into a folder holding an earlier run's results unless the user asked
+    (--resume continues it, --overwrite replaces it, --eval-only only adds an inference folder)."""
+    if resume or eval_only or overwrite or not os.path.isdir(output_dir):
+        return
+    owned = [f for f in os.listdir(output_dir)
+             if f.endswith(".pth") or f in ("metrics.json", "last_checkpoint")]
+    if owned:
+        raise OutputDirExistsError(
+            f"{output_dir} already holds results ({', '.join(sorted(owned)[:4])}); pass --resume "
+            "to continue that run, --overwrite to replace it, or set OUTPUT_DIR elsewhere"
+        )

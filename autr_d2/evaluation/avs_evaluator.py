@@ -1,0 +1,161 @@
+"""AVSBench's official metrics as a Detectron2 DatasetEvaluator.
+
+* M_J: per frame, P = prob > 0.5, J = |P and G| / (|P or G| + 1e-7); for an empty G, J is the
+  fraction of pixels correctly predicted as background. Mean over frames.
+* M_F (official): beta^2 = 0.3, 255 thresholds linspace(0, 1 - 1e-10), P = prob >= threshold,
+  precision = TP / (|P| + 1e-20), recall = TP / (|G| + 1e-20), NaN -> 0; frames with empty G
+  skipped; the F curve is averaged over the valid frames of a *group* of clips (the official test
+  script: one batch of 4 clips) and its maximum taken; M_F = mean over groups (a group without a
+  valid frame scores 0, as in the official code).
+* M_F_per_frame: the same F curve, max taken per frame, mean over valid frames (batch-independent).
+
+The evaluator keeps per-clip sums (a 255-float F curve and a few counters), never whole
+predictions, so memory does not grow with the predictions' size; groups are formed by the clips'
+order in the dataset after gathering, so distributed evaluation gives exactly the single-process
+numbers.
+"""
+
+import itertools
+import os
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from PIL import Image
+
+from detectron2.data import DatasetCatalog
+from detectron2.evaluation import DatasetEvaluator
+from detectron2.utils import comm
+
+from ..data.clip_mapper import read_mask
+
+__all__ = ["AVSEvaluator", "frame_jaccard", "frame_f_curve", "THRESHOLDS", "BETA2"]
+
+BETA2 = 0.3
+THRESHOLDS = torch.linspace(0, 1 - 1e-10, 255, dtype=torch.float64)
+
+
+def frame_jaccard(prob, gt):
+    """prob ``[H,W]`` in [0,1], gt ``[H,W]`` {0,1} -> AVSBench J of one frame."""
+    pred = prob > 0.5
+    g = gt.bool()
+    if not g.any():
+        return float((~pred).sum()) / (pred.numel() + 1e-7)
+    inter = (pred & g).sum().item()
+    union = (pred | g).sum().item()
+    return inter / (union + 1e-7)
+
+
+def frame_f_curve(prob, gt):
+    """F-measure at the 255 thresholds ``[255]`` (float64); None when gt is empty (skipped)."""
+    g = gt.bool().flatten()
+    n_gt = int(g.sum())
+    if n_gt == 0:
+        return None
+    p = prob.flatten().double()
+    # idx[i] = how many thresholds pixel i reaches (prob >= thr), so it counts for k < idx[i].
+    idx = torch.bucketize(p, THRESHOLDS, right=True)
+    n_pred = torch.bincount(idx, minlength=256).flip(0).cumsum(0).flip(0)[1:].double()
+    tp = torch.bincount(idx[g], minlength=256).flip(0).cumsum(0).flip(0)[1:].double()
+    prec = tp / (n_pred + 1e-20)
+    rec = tp / (n_gt + 1e-20)
+    f = (1 + BETA2) * prec * rec / (BETA2 * prec + rec)
+    return torch.nan_to_num(f, nan=0.0)
+
+
+class AVSEvaluator(DatasetEvaluator):
+    """M_J, M_F (official grouping), per-frame max-F, per-category M_J, frames scored."""
+
+    def __init__(self, dataset_name, distributed=True, output_dir=None, f_group_size=4,
+                 save_pred_masks=False):
+        """
+        Args:
+            dataset_name: a registered AVS dataset (its dicts give the order of clips).
+            distributed: gather per-clip sums from every rank before computing.
+            output_dir: where predicted masks go when ``save_pred_masks``.
+            f_group_size: clips per M_F group (TEST.AVS.F_GROUP_SIZE; official: 4).
+            save_pred_masks: write binary (prob > 0.5) masks as 0/255 PNGs in gt_masks' layout.
+        """
+        self._dataset_name = dataset_name
+        self._distributed = distributed
+        self._output_dir = output_dir
+        self._group = f_group_size
+        self._save = save_pred_masks
+        self._cpu = torch.device("cpu")
+
+    def reset(self):
+        self._clips = {}
+
+    def _pred_path(self, gt_path, clip_id, k):
+        """Mirror gt_masks' layout when the frame has a ground-truth path."""
+        if gt_path and "gt_masks" + os.sep in gt_path:
+            rel = gt_path.split("gt_masks" + os.sep, 1)[-1]
+        else:
+            rel = os.path.join(clip_id, f"{clip_id}_{k + 1}.png")
+        return os.path.join(self._output_dir, "pred_masks", rel)
+
+    def process(self, inputs, outputs):
+        for inp, out in zip(inputs, outputs):
+            clip_id = inp["clip_id"]
+            gts = inp.get("sem_seg_file_names") or [None] * len(out["frames"])
+            rec = {"j_sum": 0.0, "j_n": 0, "f_sum": torch.zeros(255, dtype=torch.float64),
+                   "f_n": 0, "fmax_sum": 0.0, "category": inp.get("category", "")}
+            for k, (frame_out, gt_path) in enumerate(zip(out["frames"], gts)):
+                prob = frame_out["sem_seg"][1].to(self._cpu)
+                if self._save and self._output_dir:
+                    path = self._pred_path(gt_path, clip_id, k)
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    Image.fromarray(((prob > 0.5).numpy() * 255).astype(np.uint8)).save(path)
+                if gt_path is None:
+                    continue  # not annotated: not scored
+                gt = torch.from_numpy(read_mask(gt_path))
+                if gt.shape != prob.shape:
+                    raise ValueError(f"{gt_path}: mask is {tuple(gt.shape)}, prediction is "
+                                     f"{tuple(prob.shape)} (height/width of the dataset dict)")
+                rec["j_sum"] += frame_jaccard(prob, gt)
+                rec["j_n"] += 1
+                f = frame_f_curve(prob, gt)
+                if f is not None:
+                    rec["f_sum"] += f
+                    rec["f_n"] += 1
+                    rec["fmax_sum"] += float(f.max())
+            self._clips[clip_id] = rec
+
+    def evaluate(self):
+        if self._distributed:
+            comm.synchronize()
+            parts = comm.gather(self._clips, dst=0)
+            if not comm.is_main_process():
+                return {}
+            clips = dict(itertools.chain.from_iterable(p.items() for p in parts))
+        else:
+            clips = self._clips
+        if not clips:
+            return {}
+        order = [d["clip_id"] for d in DatasetCatalog.get(self._dataset_name)]
+        ordered = [clips[c] for c in order if c in clips]
+        j_n = sum(r["j_n"] for r in ordered)
+        f_n = sum(r["f_n"] for r in ordered)
+        group_scores = []
+        for i in range(0, len(ordered), self._group):
+            group = ordered[i: i + self._group]
+            n = sum(r["f_n"] for r in group)
+            curve = sum(r["f_sum"] for r in group) / n if n else None
+            group_scores.append(float(curve.max()) if curve is not None else 0.0)
+        res = OrderedDict()
+        res["M_J"] = 100 * sum(r["j_sum"] for r in ordered) / max(j_n, 1)
+        res["M_F"] = 100 * float(np.mean(group_scores))
+        res["M_F_per_frame"] = 100 * sum(r["fmax_sum"] for r in ordered) / max(f_n, 1)
+        res["frames"] = j_n
+        res["frames_F"] = f_n
+        res["clips"] = len(ordered)
+        res["F_group_size"] = self._group
+        cats = {}
+        for r in ordered:
+            s = cats.setdefault(r["category"], [0.0, 0])
+            s[0] += r["j_sum"]
+            s[1] += r["j_n"]
+        for c, (s, n) in sorted(cats.items()):
+            if c and n:
+                res[f"M_J/{c}"] = 100 * s / n
+        return OrderedDict(avs=res)

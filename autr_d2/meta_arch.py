@@ -1,0 +1,223 @@
+"""AuTR: the audio-aware query-enhanced transformer, registered in META_ARCH_REGISTRY."""
+
+import logging
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from detectron2.config import configurable
+from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
+from detectron2.structures import ImageList
+
+from .modeling.audio_encoder import build_audio_encoder
+from .modeling.av_encoder import AudioVisualEncoder
+from .modeling.criterion import AVSCriterion
+from .modeling.mask_head import build_mask_head
+from .modeling.matcher import HungarianMatcher
+from .modeling.pixel_decoder import FPNPixelDecoder
+from .modeling.query_decoder import AudioQueryDecoder
+
+__all__ = ["AuTR"]
+logger = logging.getLogger(__name__)
+
+
+@META_ARCH_REGISTRY.register()
+class AuTR(nn.Module):
+    """Segments the objects that make the sound in each frame of a clip.
+
+    Input (one dict per clip, from AVSClipDatasetMapper): "frames" uint8 ``[T,3,H,W]``,
+    "audio" ``[T,1,96,64]``, and for training "masks" ``[T,H,W]`` + "annotated" ``[T]``;
+    optional "height"/"width" (output size).
+
+    Output (eval, one dict per clip): "frames": T dicts ``{"sem_seg": [2,H,W]}`` (background /
+    sounding probability), "sound_scores" ``[T,N_q]``, "query_masks" ``[T,N_q,h,w]`` (stride-4
+    probabilities) and, when enabled, "attention" ``[T,N_q,h_l,w_l]``.
+    """
+
+    @configurable
+    def __init__(self, *, backbone, audio_encoder, audio_proj, av_encoder, pixel_decoder,
+                 query_decoder, mask_head, sound_head, criterion, in_features, dec_in_features,
+                 num_frames, pixel_mean, pixel_std, deep_supervision=True, multi_source=False,
+                 sound_threshold=0.5, return_attention=False):
+        """
+        NOTE: this interface is experimental.
+
+        Args:
+            backbone: a D2 Backbone with the ``in_features`` outputs.
+            audio_encoder: log-mel ``[N,1,96,64]`` -> ``[N,E]``, or None (visual only).
+            audio_proj: E -> d_model (None when there is no audio).
+            av_encoder, pixel_decoder, query_decoder, mask_head: the AuTR parts.
+            sound_head: d_model -> 1 logit per query.
+            criterion: AVSCriterion (its weight_dict weighs the losses).
+            in_features: backbone features used, fine to coarse.
+            dec_in_features: memory levels of the decoder, coarse first.
+            num_frames: T.
+            pixel_mean, pixel_std: RGB normalisation (0-255 scale).
+            deep_supervision: supervise every decoder layer.
+            multi_source, sound_threshold: inference rule (see MODEL.AUTR.TEST).
+            return_attention: also output the decoder's last cross-attention maps.
+        """
+        super().__init__()
+        self.backbone = backbone
+        self.audio_encoder = audio_encoder
+        self.audio_proj = audio_proj
+        self.av_encoder = av_encoder
+        self.pixel_decoder = pixel_decoder
+        self.query_decoder = query_decoder
+        self.mask_head = mask_head
+        self.sound_head = sound_head
+        self.criterion = criterion
+        self.in_features = list(in_features)
+        self.dec_in_features = list(dec_in_features)
+        self.num_frames = num_frames
+        self.deep_supervision = deep_supervision
+        self.multi_source = multi_source
+        self.sound_threshold = sound_threshold
+        self.return_attention = return_attention
+        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
+
+    @classmethod
+    def from_config(cls, cfg):
+        a = cfg.MODEL.AUTR
+        backbone = build_backbone(cfg)
+        shapes = backbone.output_shape()
+        missing = [n for n in a.IN_FEATURES if n not in shapes]
+        if missing:
+            raise ValueError(f"MODEL.AUTR.IN_FEATURES {missing} not produced by the backbone "
+                             f"(it gives {sorted(shapes)}); check MODEL.RESNETS.OUT_FEATURES")
+        dim = a.HIDDEN_DIM
+        use_audio = cfg.MODEL.AUDIO.ENABLED
+        query_init = a.QUERY_INIT
+        if not use_audio and query_init == "audio":
+            logger.info("MODEL.AUDIO.ENABLED is False: queries fall back to QUERY_INIT 'learned'")
+            query_init = "learned"
+        audio_encoder = build_audio_encoder(cfg) if use_audio else None
+        audio_proj = nn.Linear(audio_encoder.output_dim, dim) if use_audio else None
+        weight_dict = {"loss_mask": a.MASK_WEIGHT, "loss_dice": a.DICE_WEIGHT,
+                       "loss_sound": a.SOUND_WEIGHT}
+        if a.DEEP_SUPERVISION:
+            for i in range(a.DEC_LAYERS - 1):
+                weight_dict.update({f"{k}_{i}": v for k, v in list(weight_dict.items())[:3]})
+        matcher = HungarianMatcher(a.COST_SOUND, a.COST_MASK, a.COST_DICE, a.FOCAL_ALPHA,
+                                   a.FOCAL_GAMMA)
+        return {
+            "backbone": backbone,
+            "audio_encoder": audio_encoder,
+            "audio_proj": audio_proj,
+            "av_encoder": AudioVisualEncoder(
+                {n: shapes[n].channels for n in a.IN_FEATURES}, a.ENC_IN_FEATURES, dim, a.NHEADS,
+                a.DIM_FEEDFORWARD, a.ENC_LAYERS, a.DROPOUT, cfg.INPUT.SAMPLING_FRAME_NUM,
+                use_audio),
+            "pixel_decoder": FPNPixelDecoder(a.IN_FEATURES, dim, a.MASK_DIM),
+            "query_decoder": AudioQueryDecoder(dim, a.NHEADS, a.DIM_FEEDFORWARD, a.DEC_LAYERS,
+                                               a.DROPOUT, a.NUM_QUERIES, len(a.DEC_IN_FEATURES),
+                                               query_init),
+            "mask_head": build_mask_head(a.MASK_HEAD, dim, a.MASK_DIM, a.DYNAMIC_CHANNELS,
+                                         a.DYNAMIC_LAYERS),
+            "sound_head": nn.Linear(dim, 1),
+            "criterion": AVSCriterion(matcher, weight_dict, a.FOCAL_ALPHA, a.FOCAL_GAMMA),
+            "in_features": a.IN_FEATURES,
+            "dec_in_features": a.DEC_IN_FEATURES,
+            "num_frames": cfg.INPUT.SAMPLING_FRAME_NUM,
+            "pixel_mean": cfg.MODEL.PIXEL_MEAN,
+            "pixel_std": cfg.MODEL.PIXEL_STD,
+            "deep_supervision": a.DEEP_SUPERVISION,
+            "multi_source": a.TEST.MULTI_SOURCE,
+            "sound_threshold": a.TEST.SOUND_THRESHOLD,
+            "return_attention": a.TEST.RETURN_ATTENTION,
+        }
+
+    @property
+    def device(self):
+        return self.pixel_mean.device
+
+    # ------------------------------------------------------------------ stages (also used by
+    # tools/benchmark.py for the per-component time split)
+    def preprocess(self, batched_inputs):
+        frames = [x["frames"].to(self.device) for x in batched_inputs]
+        for x, f in zip(batched_inputs, frames):
+            if f.shape[0] != self.num_frames:
+                raise ValueError(f"clip {x.get('clip_id', '?')}: {f.shape[0]} frames, model "
+                                 f"expects {self.num_frames} (INPUT.SAMPLING_FRAME_NUM)")
+        flat = [(f.float() - self.pixel_mean) / self.pixel_std for clip in frames for f in clip]
+        return ImageList.from_tensors(flat, self.backbone.size_divisibility)
+
+    def encode_audio(self, batched_inputs):
+        """-> ``[B*T, d_model]`` audio embedding, or None without audio."""
+        if self.audio_encoder is None:
+            return None
+        mel = torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
+        return self.audio_proj(self.audio_encoder(mel))
+
+    def predict(self, q, mask_features):
+        return {"sound": self.sound_head(q)[..., 0], "masks": self.mask_head(q, mask_features)}
+
+    def forward(self, batched_inputs):
+        images = self.preprocess(batched_inputs)
+        b, t = len(batched_inputs), self.num_frames
+        features = self.backbone(images.tensor)
+        audio = self.encode_audio(batched_inputs)
+        audio_tokens = None if audio is None else audio.view(b, t, -1)
+        fused = self.av_encoder({n: features[n] for n in self.in_features}, audio_tokens, t)
+        mask_features, refined = self.pixel_decoder(fused)
+        memory = [refined[n] for n in self.dec_in_features]
+        want_attn = self.return_attention and not self.training
+        q_outs, attention = self.query_decoder(memory, audio, return_attention=want_attn)
+
+        if self.training:
+            outputs = self.predict(q_outs[-1], mask_features)
+            if self.deep_supervision:
+                outputs["aux"] = [self.predict(q, mask_features) for q in q_outs[:-1]]
+            h, w = images.tensor.shape[-2:]
+            gt = torch.zeros((b * t, h, w), dtype=torch.uint8, device=self.device)
+            flat = torch.cat([x["masks"] for x in batched_inputs]).to(self.device)
+            gt[:, : flat.shape[1], : flat.shape[2]] = flat
+            annotated = torch.cat([x["annotated"] for x in batched_inputs]).to(self.device)
+            losses = self.criterion(outputs, gt, annotated)
+            for k in list(losses):
+                if k in self.criterion.weight_dict:
+                    losses[k] = losses[k] * self.criterion.weight_dict[k]
+                else:
+                    losses.pop(k)
+            return losses
+
+        outputs = self.predict(q_outs[-1], mask_features)
+        return self.inference(outputs, attention, images, batched_inputs)
+
+    # ------------------------------------------------------------------ inference
+    def frame_probability(self, sound, masks):
+        """sound ``[N,Q]`` logits, masks ``[N,Q,h,w]`` logits -> ``[N,h,w]`` sounding prob."""
+        scores, probs = sound.sigmoid(), masks.sigmoid()
+        if not self.multi_source:
+            best = scores.argmax(1)
+            return probs[torch.arange(probs.shape[0]), best]
+        keep = (scores > self.sound_threshold).to(probs.dtype)[..., None, None]
+        return (probs * keep).amax(1)
+
+    def inference(self, outputs, attention, images, batched_inputs):
+        t = self.num_frames
+        prob = self.frame_probability(outputs["sound"], outputs["masks"])  # [BT, h, w]
+        pad_h, pad_w = images.tensor.shape[-2:]
+        prob = F.interpolate(prob[:, None], size=(pad_h, pad_w), mode="bilinear",
+                             align_corners=False)[:, 0]
+        results = []
+        for i, x in enumerate(batched_inputs):
+            img_h, img_w = images.image_sizes[i * t]
+            out_h, out_w = x.get("height", img_h), x.get("width", img_w)
+            p = prob[i * t: (i + 1) * t, :img_h, :img_w]
+            if (out_h, out_w) != (img_h, img_w):
+                p = F.interpolate(p[:, None], size=(out_h, out_w), mode="bilinear",
+                                  align_corners=False)[:, 0]
+            p = p.clamp(0, 1)
+            res = {
+                "frames": [{"sem_seg": torch.stack([1 - p[k], p[k]])} for k in range(t)],
+                "sound_scores": outputs["sound"][i * t: (i + 1) * t].sigmoid(),
+                "query_masks": outputs["masks"][i * t: (i + 1) * t].sigmoid(),
+            }
+            if attention is not None:
+                w, (h, wd) = attention
+                res["attention"] = w[i * t: (i + 1) * t].reshape(t, -1, h, wd)
+            results.append(res)
+        return results

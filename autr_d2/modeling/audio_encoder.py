@@ -1,0 +1,90 @@
+"""Audio encoders. VGGish (the torchvggish architecture): log-mel ``[N,1,96,64]`` -> ``[N,128]``."""
+
+import logging
+
+import torch
+from torch import nn
+
+from detectron2.utils.registry import Registry
+
+__all__ = ["AUDIO_ENCODER_REGISTRY", "VGGish", "build_audio_encoder", "load_vggish_weights"]
+
+AUDIO_ENCODER_REGISTRY = Registry("AUDIO_ENCODER")
+AUDIO_ENCODER_REGISTRY.__doc__ = """
+Audio encoders: ``encoder(log_mel [N,1,96,64]) -> [N, encoder.output_dim]``.
+Built by ``build_audio_encoder(cfg)`` from ``MODEL.AUDIO.NAME``.
+"""
+logger = logging.getLogger(__name__)
+
+
+@AUDIO_ENCODER_REGISTRY.register()
+class VGGish(nn.Module):
+    """torchvggish's VGG (conv stack 64-128-256-256-512-512, FC 12288-4096-4096-128, ReLU after the
+    last FC; PCA post-processing off, as AVSBench uses it). Parameter names match the usual
+    ``vggish-10086976.pth`` state dict (``features.*``, ``embeddings.*``) at width_mult=1.
+
+    ``width_mult``/``fc_dim`` shrink it for training from scratch on a CPU (weights then cannot be
+    loaded).
+    """
+
+    def __init__(self, width_mult=1.0, fc_dim=4096, embed_dim=128):
+        super().__init__()
+        layers, c_in = [], 1
+        for v in [64, "M", 128, "M", 256, 256, "M", 512, 512, "M"]:
+            if v == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            else:
+                c = max(8, int(v * width_mult))
+                layers += [nn.Conv2d(c_in, c, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                c_in = c
+        self.features = nn.Sequential(*layers)
+        self.embeddings = nn.Sequential(
+            nn.Linear(c_in * 4 * 6, fc_dim), nn.ReLU(True),
+            nn.Linear(fc_dim, fc_dim), nn.ReLU(True),
+            nn.Linear(fc_dim, embed_dim), nn.ReLU(True),
+        )
+        self.output_dim = embed_dim
+
+    def forward(self, x):
+        """x: ``[N,1,96,64]`` log-mel -> ``[N, embed_dim]``."""
+        x = self.features(x)  # [N,C,6,4]
+        # torchvggish flattens channels-last (TF order): keep it so released weights line up.
+        x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+        return self.embeddings(x)
+
+
+def load_vggish_weights(model, path):
+    """Load a VGGish state dict (e.g. vggish-10086976.pth) into `model`; report mismatches.
+
+    Returns ``(missing_keys, unexpected_keys)``; a shape mismatch is an error naming the key.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    own = model.state_dict()
+    for k, v in state.items():
+        if k in own and own[k].shape != v.shape:
+            raise ValueError(
+                f"{path}: {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)} "
+                "(VGGish weights need MODEL.AUDIO.WIDTH_MULT 1.0 and FC_DIM 4096)"
+            )
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys:
+        logger.warning(f"VGGish weights {path}: missing keys {result.missing_keys}")
+    if result.unexpected_keys:
+        logger.warning(f"VGGish weights {path}: unexpected keys {result.unexpected_keys}")
+    return result.missing_keys, result.unexpected_keys
+
+
+def build_audio_encoder(cfg):
+    """Build ``MODEL.AUDIO.NAME``, load ``MODEL.AUDIO.WEIGHTS`` if given, freeze if asked."""
+    a = cfg.MODEL.AUDIO
+    encoder = AUDIO_ENCODER_REGISTRY.get(a.NAME)(
+        width_mult=a.WIDTH_MULT, fc_dim=a.FC_DIM, embed_dim=a.EMBED_DIM
+    )
+    if a.WEIGHTS:
+        load_vggish_weights(encoder, a.WEIGHTS)
+    if a.FREEZE:
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+    return encoder

@@ -1,0 +1,106 @@
+"""Pure-torch transformer building blocks (batch-first), attention through
+`torch.nn.functional.scaled_dot_product_attention`: no custom op, same code on CPU and any GPU."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Attention", "AttentionLayer", "FFNLayer", "MLP", "sine_position_embedding"]
+
+
+class Attention(nn.Module):
+    """Multi-head attention. q ``[B,Lq,D]``, k/v ``[B,Lk,D]`` -> ``[B,Lq,D]``.
+
+    With ``return_weights=True`` it also returns the head-averaged weights ``[B,Lq,Lk]`` (computed
+    explicitly; used only for visualisation).
+    """
+
+    def __init__(self, dim, num_heads, dropout=0.0):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
+        self.num_heads = num_heads
+        self.q_proj = nn.Linear(dim, dim)
+        self.k_proj = nn.Linear(dim, dim)
+        self.v_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def _heads(self, x):
+        b, n, d = x.shape
+        return x.view(b, n, self.num_heads, d // self.num_heads).transpose(1, 2)
+
+    def forward(self, q, k, v, return_weights=False):
+        b, lq, d = q.shape
+        q, k, v = self._heads(self.q_proj(q)), self._heads(self.k_proj(k)), self._heads(self.v_proj(v))
+        weights = None
+        if return_weights:
+            attn = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(-1)
+            out = attn @ v
+            weights = attn.mean(1)
+        else:
+            p = self.dropout if self.training else 0.0
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+        out = out.transpose(1, 2).reshape(b, lq, d)
+        return self.out_proj(out), weights
+
+
+class AttentionLayer(nn.Module):
+    """Post-norm attention block: x + Attn(x + pos_q, mem + pos_k, mem), then LayerNorm."""
+
+    def __init__(self, dim, num_heads, dropout=0.0):
+        super().__init__()
+        self.attn = Attention(dim, num_heads, dropout)
+        self.norm = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, memory=None, pos_q=None, pos_k=None, return_weights=False):
+        memory = x if memory is None else memory
+        q = x if pos_q is None else x + pos_q
+        k = memory if pos_k is None else memory + pos_k
+        out, w = self.attn(q, k, memory, return_weights)
+        return self.norm(x + self.drop(out)), w
+
+
+class FFNLayer(nn.Module):
+    def __init__(self, dim, hidden, dropout=0.0):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True),
+                                 nn.Dropout(dropout), nn.Linear(hidden, dim))
+        self.norm = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.norm(x + self.drop(self.net(x)))
+
+
+class MLP(nn.Module):
+    """Plain MLP with ReLU between layers."""
+
+    def __init__(self, in_dim, hidden, out_dim, num_layers):
+        super().__init__()
+        dims = [in_dim] + [hidden] * (num_layers - 1) + [out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = F.relu(x)
+        return x
+
+
+def sine_position_embedding(h, w, dim, device, dtype=torch.float32, temperature=10000.0):
+    """2-D sine/cosine position embedding of a normalised h x w grid -> ``[h*w, dim]``."""
+    if dim % 4:
+        raise ValueError(f"sine position embedding needs dim divisible by 4, got {dim}")
+    y = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 * math.pi
+    x = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w * 2 * math.pi
+    yy, xx = torch.meshgrid(y, x, indexing="ij")
+    n = dim // 4
+    freq = temperature ** (torch.arange(n, device=device, dtype=torch.float32) / n)
+    py, px = yy.reshape(-1, 1) / freq, xx.reshape(-1, 1) / freq
+    pos = torch.cat([py.sin(), py.cos(), px.sin(), px.cos()], dim=1)
+    return pos.to(dtype)

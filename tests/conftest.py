@@ -1,0 +1,51 @@
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import autr_d2  # noqa: F401  (registers datasets and the model)
+from autr_d2.data.synth import SynthConfig, generate_avs_synth
+
+TINY_SIZES = {
+    "s4": {"train": 6, "val": 2, "test": 4, "test_unseen": 2, "test_openset": 2},
+    "ms3": {"train": 4, "val": 0, "test": 2, "test_unseen": 0, "test_openset": 0},
+}
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    """A tiny AVS-Synth tree (procedural media) in AVSBench's exact layout."""
+    root = str(tmp_path_factory.mktemp("data") / "avs_synth")
+    generate_avs_synth(root, ("s4", "ms3"), TINY_SIZES, SynthConfig(seed=3, media="procedural"),
+                       progress=False)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+def tiny_cfg(*opts):
+    """The small AVS-Synth config made tinier (64 px, 2 decoder layers) for fast tests."""
+    from autr_d2.engine import setup_cfg
+
+    base = [
+        "MODEL.AUTR.HIDDEN_DIM", 64, "MODEL.AUTR.DIM_FEEDFORWARD", 64, "MODEL.AUTR.NHEADS", 2,
+        "MODEL.AUTR.DEC_LAYERS", 2, "MODEL.AUTR.MASK_DIM", 16, "INPUT.SIZE_TRAIN", 64,
+        "INPUT.SIZE_TEST", 64, "MODEL.AUDIO.WIDTH_MULT", 0.125, "MODEL.AUDIO.FC_DIM", 32,
+        "DATALOADER.NUM_WORKERS", 0, "SOLVER.IMS_PER_BATCH", 2,
+    ]
+    return setup_cfg(os.path.join(os.path.dirname(__file__), "..", "configs", "avs_synth",
+                                  "s4_autr_R18.yaml"), base + list(opts))
+
+
+def random_clip(h=64, w=64, t=5, annotated=(1, 1, 1, 1, 1)):
+    return {
+        "frames": torch.randint(0, 255, (t, 3, h, w), dtype=torch.uint8),
+        "audio": torch.randn(t, 1, 96, 64),
+        "masks": (torch.rand(t, h, w) > 0.7).to(torch.uint8),
+        "annotated": torch.tensor(annotated, dtype=torch.bool),
+    }

@@ -1,0 +1,245 @@
+"""AVSBench layout loader, clip mapper, audio front end, AVS-Synth generator."""
+
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from PIL import Image
+
+from detectron2.data import transforms as T
+
+from autr_d2.data import AudioError, AVSClipDatasetMapper, ClipDataError, load_log_mel
+from autr_d2.data.datasets import DatasetLayoutError, load_avs_clips
+from autr_d2.data.synth import SynthConfig, _rng, compose_clip, generate_avs_synth
+from autr_d2.data.synth_media import build_asset_bank
+
+
+# ----------------------------------------------------------------------------- loader
+def test_s4_loader_layout_and_first_frame_masks(synth_root):
+    train = load_avs_clips(synth_root, "s4", "train")
+    test = load_avs_clips(synth_root, "s4", "test")
+    assert len(train) == 6 and len(test) == 4
+    d = train[0]
+    name, cat = d["clip_id"], d["category"]
+    base = f"{synth_root}/Single-source/s4_data"
+    assert d["file_names"][2] == f"{base}/visual_frames/train/{cat}/{name}/{name}_3.png"
+    # S4 train: a mask for frame 1 only
+    assert d["sem_seg_file_names"][0] == f"{base}/gt_masks/train/{cat}/{name}/{name}_1.png"
+    assert d["sem_seg_file_names"][1:] == [None] * 4
+    assert d["audio_file"] == f"{base}/audio_log_mel/train/{cat}/{name}.pkl"
+    assert all(m is not None for m in test[0]["sem_seg_file_names"])
+
+
+def test_ms3_loader_naming_quirks(synth_root):
+    clips = load_avs_clips(synth_root, "ms3", "train")
+    name = clips[0]["clip_id"]
+    base = f"{synth_root}/Multi-sources/ms3_data"
+    # no split level and a ".mp4_" infix for frames; split level for masks and audio
+    assert clips[0]["file_names"][0] == f"{base}/visual_frames/{name}/{name}.mp4_1.png"
+    assert clips[0]["sem_seg_file_names"][4] == f"{base}/gt_masks/train/{name}/{name}_5.png"
+    assert clips[0]["audio_file"] == f"{base}/audio_log_mel/train/{name}.pkl"
+
+
+def test_loader_names_missing_file_and_points_to_readme(synth_root, tmp_path):
+    root = str(tmp_path / "copy")
+    shutil.copytree(synth_root, root)
+    d = load_avs_clips(root, "s4", "test")[1]
+    os.remove(d["file_names"][3].replace(synth_root, root))
+    with pytest.raises(DatasetLayoutError) as e:
+        load_avs_clips(root, "s4", "test")
+    msg = str(e.value)
+    assert d["clip_id"] in msg and f"{d['clip_id']}_4.png" in msg and "datasets/README.md" in msg
+    assert "line" in msg
+
+
+def test_loader_missing_root_and_empty_split(synth_root, tmp_path):
+    with pytest.raises(DatasetLayoutError, match="s4_meta_data.csv.*README"):
+        load_avs_clips(str(tmp_path / "nowhere"), "s4", "train")
+    with pytest.raises(DatasetLayoutError, match="no clip has split 'val'"):
+        load_avs_clips(synth_root, "ms3", "val")
+
+
+def test_registered_names_exist():
+    from detectron2.data import DatasetCatalog, MetadataCatalog
+
+    names = DatasetCatalog.list()
+    for s in ("train", "val", "test"):
+        assert f"avsbench_s4_{s}" in names and f"avsbench_ms3_{s}" in names
+    for s in ("train", "test", "test_unseen", "test_openset"):
+        assert f"avs_synth_s4_{s}" in names and f"avs_synth_ms3_{s}" in names
+    meta = MetadataCatalog.get("avsbench_s4_test")
+    assert meta.evaluator_type == "avs" and len(meta.categories) == 23
+
+
+# ----------------------------------------------------------------------------- audio
+def _tone(seconds, rate, channels=1, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32)
+    return np.stack([x] * channels, 1) if channels > 1 else x
+
+
+def test_wav_front_end_shape_and_padding(tmp_path):
+    p = str(tmp_path / "two_seconds.wav")
+    sf.write(p, _tone(2.0, 16000), 16000, subtype="PCM_16")
+    mel = load_log_mel(p, 5)
+    assert mel.shape == (5, 1, 96, 64) and mel.dtype == torch.float32
+    # 2 s give 2 examples; the rest repeat the last one (AVSBench's padding)
+    assert torch.equal(mel[1], mel[2]) and torch.equal(mel[1], mel[4])
+    # a 440 Hz tone: the loudest mel band is the same in every frame and below 1 kHz
+    band = mel[0, 0].mean(0).argmax().item()
+    assert 5 < band < 30
+
+
+def test_wav_stereo_44k_float_matches_mono_16k(tmp_path):
+    mono, stereo = str(tmp_path / "m.wav"), str(tmp_path / "s.wav")
+    sf.write(mono, _tone(5.0, 16000), 16000, subtype="FLOAT")
+    sf.write(stereo, _tone(5.0, 44100, channels=2), 44100, subtype="FLOAT")
+    a, b = load_log_mel(mono, 5), load_log_mel(stereo, 5)
+    assert a.shape == b.shape == (5, 1, 96, 64)
+    assert (a - b).abs().mean() < 0.1  # same sound after resampling and channel mixing
+
+
+def test_long_audio_is_cut_and_cache_is_used(tmp_path):
+    p = str(tmp_path / "long.wav")
+    sf.write(p, _tone(8.0, 16000), 16000)
+    cache = str(tmp_path / "cache")
+    mel = load_log_mel(p, 5, cache_dir=cache)
+    assert mel.shape[0] == 5 and len(os.listdir(cache)) == 1
+    assert torch.equal(load_log_mel(p, 5, cache_dir=cache), mel)
+
+
+def test_pkl_used_as_is_and_wrong_shape_rejected(tmp_path):
+    good, bad = str(tmp_path / "good.pkl"), str(tmp_path / "bad.pkl")
+    x = torch.randn(5, 1, 96, 64, requires_grad=True)  # AVSBench stores it with grad
+    pickle.dump(x, open(good, "wb"))
+    assert torch.equal(load_log_mel(good, 5), x.detach())
+    pickle.dump(torch.randn(5, 96, 64), open(bad, "wb"))
+    with pytest.raises(AudioError, match="bad.pkl.*shape"):
+        load_log_mel(bad, 5)
+
+
+def test_corrupt_and_empty_wav_errors(tmp_path):
+    corrupt, empty = str(tmp_path / "corrupt.wav"), str(tmp_path / "empty.wav")
+    open(corrupt, "wb").write(b"RIFF\x00\x00garbage")
+    open(empty, "wb").write(b"")
+    with pytest.raises(AudioError, match="corrupt.wav"):
+        load_log_mel(corrupt, 5)
+    with pytest.raises(AudioError, match="empty.wav"):
+        load_log_mel(empty, 5)
+
+
+# ----------------------------------------------------------------------------- mapper
+def _write_clip(tmp_path, frame_size=(40, 48), mask_size=None):
+    """Identical frames whose red channel marks the mask, so alignment can be checked."""
+    h, w = frame_size
+    rng = np.random.default_rng(0)
+    mask = np.zeros((h, w), np.uint8)
+    mask[5:25, 8:20] = 1
+    img = rng.integers(0, 100, (h, w, 3)).astype(np.uint8)
+    img[..., 0] = mask * 255
+    frames, masks = [], []
+    for k in range(5):
+        f, m = str(tmp_path / f"f{k}.png"), str(tmp_path / f"m{k}.png")
+        Image.fromarray(img).save(f)
+        mm = mask if mask_size is None else np.zeros(mask_size, np.uint8)
+        Image.fromarray(mm * 255).save(m)
+        frames.append(f)
+        masks.append(m)
+    audio = str(tmp_path / "a.wav")
+    sf.write(audio, _tone(5.0, 16000), 16000)
+    return {"file_names": frames, "sem_seg_file_names": masks, "audio_file": audio,
+            "clip_id": "c0", "height": h, "width": w}
+
+
+def test_mapper_applies_one_augmentation_to_the_whole_clip(tmp_path):
+    d = _write_clip(tmp_path)
+    augs = [T.ResizeScale(0.6, 1.6, 32, 32), T.FixedSizeCrop((32, 32)),
+            T.RandomFlip(prob=1.0)]
+    mapper = AVSClipDatasetMapper(True, augmentations=augs, image_format="RGB", num_frames=5)
+    for _ in range(5):
+        out = mapper(d)
+        f, m = out["frames"], out["masks"]
+        assert f.shape == (5, 3, 32, 32) and f.dtype == torch.uint8
+        assert m.shape == (5, 32, 32) and out["audio"].shape == (5, 1, 96, 64)
+        assert out["annotated"].all()
+        for t in range(1, 5):  # the same geometric transform on every frame and mask
+            assert torch.equal(f[t], f[0]) and torch.equal(m[t], m[0])
+        # the mask stays aligned with the frame's red marker
+        red = f[0, 0] > 128
+        assert (red == m[0].bool()).float().mean() > 0.95
+        assert set(m.unique().tolist()) <= {0, 1}
+
+
+def test_mapper_marks_unannotated_frames(tmp_path):
+    d = _write_clip(tmp_path)
+    d["sem_seg_file_names"] = d["sem_seg_file_names"][:1] + [None] * 4
+    mapper = AVSClipDatasetMapper(True, augmentations=[T.Resize((32, 32))], image_format="RGB",
+                                  num_frames=5)
+    out = mapper(d)
+    assert out["annotated"].tolist() == [True, False, False, False, False]
+    assert out["masks"][1:].sum() == 0
+
+
+def test_mapper_errors_name_the_file(tmp_path):
+    mapper = AVSClipDatasetMapper(True, augmentations=[T.Resize((32, 32))], image_format="RGB",
+                                  num_frames=5)
+    d = _write_clip(tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path,
+                    mask_size=(20, 20))
+    with pytest.raises(ClipDataError, match="m0.png.*does not match"):
+        mapper(d)
+    d = _write_clip(tmp_path / "b" if (tmp_path / "b").mkdir() is None else tmp_path)
+    open(d["file_names"][2], "wb").write(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.raises(ClipDataError, match="f2.png.*cannot read frame"):
+        mapper(d)
+    d = _write_clip(tmp_path / "c" if (tmp_path / "c").mkdir() is None else tmp_path)
+    os.remove(d["file_names"][4])
+    with pytest.raises(ClipDataError, match="f4.png"):
+        mapper(d)
+
+
+def test_mask_values_are_thresholded_at_128(tmp_path):
+    from autr_d2.data.clip_mapper import read_mask
+
+    p = str(tmp_path / "m.png")
+    Image.fromarray(np.array([[0, 127, 128, 200, 255]], np.uint8)).save(p)
+    assert read_mask(p).tolist() == [[0, 0, 1, 1, 1]]
+
+
+# ----------------------------------------------------------------------------- generator
+def test_generator_is_deterministic_and_s4_invariant():
+    bank = build_asset_bank("procedural", seed=0)
+    for i in range(10):
+        a = compose_clip(bank, "s4", "train", _rng(0, "s4", "train", i))
+        b = compose_clip(bank, "s4", "train", _rng(0, "s4", "train", i))
+        assert np.array_equal(a.frames, b.frames) and np.array_equal(a.audio, b.audio)
+        objs = a.info["objects"]
+        sounding = [o for o in objs if o["sounding"]]
+        silent = [o for o in objs if not o["sounding"]]
+        assert len(sounding) == 1 and len(silent) >= 1
+        assert all(o["category"] != sounding[0]["category"] for o in silent)
+        assert a.masks.shape == (5, 224, 224) and a.masks.any()
+        assert a.audio.shape == (80000,) and np.abs(a.audio).max() <= 0.9 + 1e-6
+
+
+def test_generator_ms3_masks_follow_on_off():
+    bank = build_asset_bank("procedural", seed=0)
+    clip = compose_clip(bank, "ms3", "train", _rng(0, "ms3", "train", 1))
+    on = np.array([o["on"] for o in clip.info["objects"] if o["sounding"]])
+    assert on.shape[0] >= 2
+    for t in range(5):
+        assert clip.masks[t].any() == on[:, t].any()
+
+
+def test_generator_refuses_overwrite_and_splits_are_disjoint(synth_root):
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        generate_avs_synth(synth_root, ("s4",), {"s4": {"train": 1}},
+                           SynthConfig(media="procedural"), progress=False)
+    train_cats = {d["category"] for d in load_avs_clips(synth_root, "s4", "train")}
+    open_cats = {d["category"] for d in load_avs_clips(synth_root, "s4", "test_openset")}
+    assert open_cats and not (open_cats & train_cats)
+    assert os.path.isfile(f"{synth_root}/stats.json")
+    assert os.path.isfile(f"{synth_root}/contact_sheet_s4.png")

@@ -1,0 +1,62 @@
+#!/usr/bin/env python
+"""Train or evaluate AuTR with Detectron2 (single process, multi-GPU or multi-machine via launch).
+
+  python tools/train_net.py --config-file configs/avs_synth/s4_autr_R18.yaml
+  python tools/train_net.py --config-file ... --resume            # continue the last checkpoint
+  python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS path/model_final.pth
+  python tools/train_net.py --config-file ... --num-gpus 2        # DDP (gloo on a CPU-only host)
+"""
+
+import sys
+
+import detectron2.utils.comm as comm
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.engine import default_argument_parser, default_setup, launch
+from detectron2.evaluation import verify_results
+from detectron2.utils.logger import setup_logger
+
+import autr_d2  # noqa: F401  (registers datasets and the model)
+from autr_d2.engine import Trainer, check_output_dir, setup_cfg
+
+
+def setup(args):
+    cfg = setup_cfg(args.config_file, args.opts, freeze=False)
+    if comm.is_main_process():
+        check_output_dir(cfg.OUTPUT_DIR, args.resume, args.eval_only, args.overwrite)
+    cfg.freeze()
+    default_setup(cfg, args)
+    setup_logger(output=cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="autr_d2")
+    return cfg
+
+
+def main(args):
+    cfg = setup(args)
+    if args.eval_only:
+        model = Trainer.build_model(cfg)
+        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+            cfg.MODEL.WEIGHTS, resume=args.resume)
+        res = Trainer.test(cfg, model)
+        if comm.is_main_process():
+            verify_results(cfg, res)
+        return res
+    trainer = Trainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    return trainer.train()
+
+
+def get_parser():
+    parser = default_argument_parser()
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow training into an OUTPUT_DIR that already holds a run")
+    return parser
+
+
+def invoke_main():
+    args = get_parser().parse_args()
+    print("Command Line Args:", args)
+    launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
+           dist_url=args.dist_url, args=(args,))
+
+
+if __name__ == "__main__":
+    sys.exit(invoke_main())
