@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""autr_d2: AuTR (audio-aware query-enhanced transformer) for audio-visual segmentation on Detectron2.
+"""autr_d2: AuTR (audio-aware query-enhanced transformer) for audio-visual segmentation.
 
 Detectron2 is not on PyPI; install it with `python tools/install_detectron2.py` (see README).
 """
+
 from setuptools import find_packages, setup
 
 setup(

@@ -4,8 +4,10 @@ Importing the package registers the datasets (AVSBench, AVS-Synth), the AuTR met
 its backbones/encoders in Detectron2's registries.
 """
 
-from . import data  # noqa: F401  (registers datasets)
-from . import modeling  # noqa: F401  (registers backbones, audio encoders)
+from . import (
+    data,  # noqa: F401  (registers datasets)
+    modeling,  # noqa: F401  (registers backbones, audio encoders)
+)
 from .config import add_autr_config
 from .meta_arch import AuTR
 

@@ -4,11 +4,10 @@ import logging
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
 from detectron2.structures import ImageList
+from torch import nn
 
 from .modeling.audio_encoder import build_audio_encoder
 from .modeling.av_encoder import AudioVisualEncoder
@@ -36,10 +35,28 @@ class AuTR(nn.Module):
     """
 
     @configurable
-    def __init__(self, *, backbone, audio_encoder, audio_proj, av_encoder, pixel_decoder,
-                 query_decoder, mask_head, sound_head, criterion, in_features, dec_in_features,
-                 num_frames, pixel_mean, pixel_std, deep_supervision=True, multi_source=False,
-                 sound_threshold=0.5, return_attention=False):
+    def __init__(
+        self,
+        *,
+        backbone,
+        audio_encoder,
+        audio_proj,
+        av_encoder,
+        pixel_decoder,
+        query_decoder,
+        mask_head,
+        sound_head,
+        criterion,
+        in_features,
+        dec_in_features,
+        num_frames,
+        pixel_mean,
+        pixel_std,
+        deep_supervision=True,
+        multi_source=False,
+        sound_threshold=0.5,
+        return_attention=False,
+    ):
         """
         NOTE: this interface is experimental.
 
@@ -85,8 +102,10 @@ class AuTR(nn.Module):
         shapes = backbone.output_shape()
         missing = [n for n in a.IN_FEATURES if n not in shapes]
         if missing:
-            raise ValueError(f"MODEL.AUTR.IN_FEATURES {missing} not produced by the backbone "
-                             f"(it gives {sorted(shapes)}); check MODEL.RESNETS.OUT_FEATURES")
+            raise ValueError(
+                f"MODEL.AUTR.IN_FEATURES {missing} not produced by the backbone "
+                f"(it gives {sorted(shapes)}); check MODEL.RESNETS.OUT_FEATURES"
+            )
         dim = a.HIDDEN_DIM
         use_audio = cfg.MODEL.AUDIO.ENABLED
         query_init = a.QUERY_INIT
@@ -95,27 +114,46 @@ class AuTR(nn.Module):
             query_init = "learned"
         audio_encoder = build_audio_encoder(cfg) if use_audio else None
         audio_proj = nn.Linear(audio_encoder.output_dim, dim) if use_audio else None
-        weight_dict = {"loss_mask": a.MASK_WEIGHT, "loss_dice": a.DICE_WEIGHT,
-                       "loss_sound": a.SOUND_WEIGHT}
+        weight_dict = {
+            "loss_mask": a.MASK_WEIGHT,
+            "loss_dice": a.DICE_WEIGHT,
+            "loss_sound": a.SOUND_WEIGHT,
+        }
         if a.DEEP_SUPERVISION:
             for i in range(a.DEC_LAYERS - 1):
                 weight_dict.update({f"{k}_{i}": v for k, v in list(weight_dict.items())[:3]})
-        matcher = HungarianMatcher(a.COST_SOUND, a.COST_MASK, a.COST_DICE, a.FOCAL_ALPHA,
-                                   a.FOCAL_GAMMA)
+        matcher = HungarianMatcher(
+            a.COST_SOUND, a.COST_MASK, a.COST_DICE, a.FOCAL_ALPHA, a.FOCAL_GAMMA
+        )
         return {
             "backbone": backbone,
             "audio_encoder": audio_encoder,
             "audio_proj": audio_proj,
             "av_encoder": AudioVisualEncoder(
-                {n: shapes[n].channels for n in a.IN_FEATURES}, a.ENC_IN_FEATURES, dim, a.NHEADS,
-                a.DIM_FEEDFORWARD, a.ENC_LAYERS, a.DROPOUT, cfg.INPUT.SAMPLING_FRAME_NUM,
-                use_audio),
+                {n: shapes[n].channels for n in a.IN_FEATURES},
+                a.ENC_IN_FEATURES,
+                dim,
+                a.NHEADS,
+                a.DIM_FEEDFORWARD,
+                a.ENC_LAYERS,
+                a.DROPOUT,
+                cfg.INPUT.SAMPLING_FRAME_NUM,
+                use_audio,
+            ),
             "pixel_decoder": FPNPixelDecoder(a.IN_FEATURES, dim, a.MASK_DIM),
-            "query_decoder": AudioQueryDecoder(dim, a.NHEADS, a.DIM_FEEDFORWARD, a.DEC_LAYERS,
-                                               a.DROPOUT, a.NUM_QUERIES, len(a.DEC_IN_FEATURES),
-                                               query_init),
-            "mask_head": build_mask_head(a.MASK_HEAD, dim, a.MASK_DIM, a.DYNAMIC_CHANNELS,
-                                         a.DYNAMIC_LAYERS),
+            "query_decoder": AudioQueryDecoder(
+                dim,
+                a.NHEADS,
+                a.DIM_FEEDFORWARD,
+                a.DEC_LAYERS,
+                a.DROPOUT,
+                a.NUM_QUERIES,
+                len(a.DEC_IN_FEATURES),
+                query_init,
+            ),
+            "mask_head": build_mask_head(
+                a.MASK_HEAD, dim, a.MASK_DIM, a.DYNAMIC_CHANNELS, a.DYNAMIC_LAYERS
+            ),
             "sound_head": nn.Linear(dim, 1),
             "criterion": AVSCriterion(matcher, weight_dict, a.FOCAL_ALPHA, a.FOCAL_GAMMA),
             "in_features": a.IN_FEATURES,
@@ -139,8 +177,10 @@ class AuTR(nn.Module):
         frames = [x["frames"].to(self.device) for x in batched_inputs]
         for x, f in zip(batched_inputs, frames):
             if f.shape[0] != self.num_frames:
-                raise ValueError(f"clip {x.get('clip_id', '?')}: {f.shape[0]} frames, model "
-                                 f"expects {self.num_frames} (INPUT.SAMPLING_FRAME_NUM)")
+                raise ValueError(
+                    f"clip {x.get('clip_id', '?')}: {f.shape[0]} frames, model "
+                    f"expects {self.num_frames} (INPUT.SAMPLING_FRAME_NUM)"
+                )
         flat = [(f.float() - self.pixel_mean) / self.pixel_std for clip in frames for f in clip]
         return ImageList.from_tensors(flat, self.backbone.size_divisibility)
 
@@ -200,24 +240,26 @@ class AuTR(nn.Module):
         t = self.num_frames
         prob = self.frame_probability(outputs["sound"], outputs["masks"])  # [BT, h, w]
         pad_h, pad_w = images.tensor.shape[-2:]
-        prob = F.interpolate(prob[:, None], size=(pad_h, pad_w), mode="bilinear",
-                             align_corners=False)[:, 0]
+        prob = F.interpolate(
+            prob[:, None], size=(pad_h, pad_w), mode="bilinear", align_corners=False
+        )[:, 0]
         results = []
         for i, x in enumerate(batched_inputs):
             img_h, img_w = images.image_sizes[i * t]
             out_h, out_w = x.get("height", img_h), x.get("width", img_w)
-            p = prob[i * t: (i + 1) * t, :img_h, :img_w]
+            p = prob[i * t : (i + 1) * t, :img_h, :img_w]
             if (out_h, out_w) != (img_h, img_w):
-                p = F.interpolate(p[:, None], size=(out_h, out_w), mode="bilinear",
-                                  align_corners=False)[:, 0]
+                p = F.interpolate(
+                    p[:, None], size=(out_h, out_w), mode="bilinear", align_corners=False
+                )[:, 0]
             p = p.clamp(0, 1)
             res = {
                 "frames": [{"sem_seg": torch.stack([1 - p[k], p[k]])} for k in range(t)],
-                "sound_scores": outputs["sound"][i * t: (i + 1) * t].sigmoid(),
-                "query_masks": outputs["masks"][i * t: (i + 1) * t].sigmoid(),
+                "sound_scores": outputs["sound"][i * t : (i + 1) * t].sigmoid(),
+                "query_masks": outputs["masks"][i * t : (i + 1) * t].sigmoid(),
             }
             if attention is not None:
                 w, (h, wd) = attention
-                res["attention"] = w[i * t: (i + 1) * t].reshape(t, -1, h, wd)
+                res["attention"] = w[i * t : (i + 1) * t].reshape(t, -1, h, wd)
             results.append(res)
         return results

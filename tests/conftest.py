@@ -17,8 +17,9 @@ TINY_SIZES = {
 def synth_root(tmp_path_factory):
     """A tiny AVS-Synth tree (procedural media) in AVSBench's exact layout."""
     root = str(tmp_path_factory.mktemp("data") / "avs_synth")
-    generate_avs_synth(root, ("s4", "ms3"), TINY_SIZES, SynthConfig(seed=3, media="procedural"),
-                       progress=False)
+    generate_avs_synth(
+        root, ("s4", "ms3"), TINY_SIZES, SynthConfig(seed=3, media="procedural"), progress=False
+    )
     return root
 
 
@@ -33,13 +34,33 @@ def tiny_cfg(*opts):
     from autr_d2.engine import setup_cfg
 
     base = [
-        "MODEL.AUTR.HIDDEN_DIM", 64, "MODEL.AUTR.DIM_FEEDFORWARD", 64, "MODEL.AUTR.NHEADS", 2,
-        "MODEL.AUTR.DEC_LAYERS", 2, "MODEL.AUTR.MASK_DIM", 16, "INPUT.SIZE_TRAIN", 64,
-        "INPUT.SIZE_TEST", 64, "MODEL.AUDIO.WIDTH_MULT", 0.125, "MODEL.AUDIO.FC_DIM", 32,
-        "DATALOADER.NUM_WORKERS", 0, "SOLVER.IMS_PER_BATCH", 2,
+        "MODEL.AUTR.HIDDEN_DIM",
+        64,
+        "MODEL.AUTR.DIM_FEEDFORWARD",
+        64,
+        "MODEL.AUTR.NHEADS",
+        2,
+        "MODEL.AUTR.DEC_LAYERS",
+        2,
+        "MODEL.AUTR.MASK_DIM",
+        16,
+        "INPUT.SIZE_TRAIN",
+        64,
+        "INPUT.SIZE_TEST",
+        64,
+        "MODEL.AUDIO.WIDTH_MULT",
+        0.125,
+        "MODEL.AUDIO.FC_DIM",
+        32,
+        "DATALOADER.NUM_WORKERS",
+        0,
+        "SOLVER.IMS_PER_BATCH",
+        2,
     ]
-    return setup_cfg(os.path.join(os.path.dirname(__file__), "..", "configs", "avs_synth",
-                                  "s4_autr_R18.yaml"), base + list(opts))
+    return setup_cfg(
+        os.path.join(os.path.dirname(__file__), "..", "configs", "avs_synth", "s4_autr_R18.yaml"),
+        base + list(opts),
+    )
 
 
 def random_clip(h=64, w=64, t=5, annotated=(1, 1, 1, 1, 1)):

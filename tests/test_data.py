@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from PIL import Image
-
 from detectron2.data import transforms as T
+from PIL import Image
 
 from autr_d2.data import AudioError, AVSClipDatasetMapper, ClipDataError, load_log_mel
 from autr_d2.data.datasets import DatasetLayoutError, load_avs_clips
@@ -151,14 +150,19 @@ def _write_clip(tmp_path, frame_size=(40, 48), mask_size=None):
         masks.append(m)
     audio = str(tmp_path / "a.wav")
     sf.write(audio, _tone(5.0, 16000), 16000)
-    return {"file_names": frames, "sem_seg_file_names": masks, "audio_file": audio,
-            "clip_id": "c0", "height": h, "width": w}
+    return {
+        "file_names": frames,
+        "sem_seg_file_names": masks,
+        "audio_file": audio,
+        "clip_id": "c0",
+        "height": h,
+        "width": w,
+    }
 
 
 def test_mapper_applies_one_augmentation_to_the_whole_clip(tmp_path):
     d = _write_clip(tmp_path)
-    augs = [T.ResizeScale(0.6, 1.6, 32, 32), T.FixedSizeCrop((32, 32)),
-            T.RandomFlip(prob=1.0)]
+    augs = [T.ResizeScale(0.6, 1.6, 32, 32), T.FixedSizeCrop((32, 32)), T.RandomFlip(prob=1.0)]
     mapper = AVSClipDatasetMapper(True, augmentations=augs, image_format="RGB", num_frames=5)
     for _ in range(5):
         out = mapper(d)
@@ -177,18 +181,21 @@ def test_mapper_applies_one_augmentation_to_the_whole_clip(tmp_path):
 def test_mapper_marks_unannotated_frames(tmp_path):
     d = _write_clip(tmp_path)
     d["sem_seg_file_names"] = d["sem_seg_file_names"][:1] + [None] * 4
-    mapper = AVSClipDatasetMapper(True, augmentations=[T.Resize((32, 32))], image_format="RGB",
-                                  num_frames=5)
+    mapper = AVSClipDatasetMapper(
+        True, augmentations=[T.Resize((32, 32))], image_format="RGB", num_frames=5
+    )
     out = mapper(d)
     assert out["annotated"].tolist() == [True, False, False, False, False]
     assert out["masks"][1:].sum() == 0
 
 
 def test_mapper_errors_name_the_file(tmp_path):
-    mapper = AVSClipDatasetMapper(True, augmentations=[T.Resize((32, 32))], image_format="RGB",
-                                  num_frames=5)
-    d = _write_clip(tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path,
-                    mask_size=(20, 20))
+    mapper = AVSClipDatasetMapper(
+        True, augmentations=[T.Resize((32, 32))], image_format="RGB", num_frames=5
+    )
+    d = _write_clip(
+        tmp_path / "a" if (tmp_path / "a").mkdir() is None else tmp_path, mask_size=(20, 20)
+    )
     with pytest.raises(ClipDataError, match="m0.png.*does not match"):
         mapper(d)
     d = _write_clip(tmp_path / "b" if (tmp_path / "b").mkdir() is None else tmp_path)
@@ -236,8 +243,13 @@ def test_generator_ms3_masks_follow_on_off():
 
 def test_generator_refuses_overwrite_and_splits_are_disjoint(synth_root):
     with pytest.raises(FileExistsError, match="--overwrite"):
-        generate_avs_synth(synth_root, ("s4",), {"s4": {"train": 1}},
-                           SynthConfig(media="procedural"), progress=False)
+        generate_avs_synth(
+            synth_root,
+            ("s4",),
+            {"s4": {"train": 1}},
+            SynthConfig(media="procedural"),
+            progress=False,
+        )
     train_cats = {d["category"] for d in load_avs_clips(synth_root, "s4", "train")}
     open_cats = {d["category"] for d in load_avs_clips(synth_root, "s4", "test_openset")}
     assert open_cats and not (open_cats & train_cats)

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 import torch
-
 from detectron2.config import get_cfg
 from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
@@ -29,8 +28,12 @@ def test_builtin_d2_model_trains_one_step_on_cpu():
     cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 3
     model = build_model(cfg)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    batch = [{"image": torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8),
-              "sem_seg": torch.randint(0, 3, (96, 128))}]
+    batch = [
+        {
+            "image": torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8),
+            "sem_seg": torch.randint(0, 3, (96, 128)),
+        }
+    ]
     with EventStorage():
         losses = model(batch)
     loss = sum(losses.values())

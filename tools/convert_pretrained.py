@@ -69,8 +69,9 @@ def main(argv=None):
         model = torchvision_resnet_to_d2(load_state(args.src))
         os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
         with open(args.dst, "wb") as f:
-            pickle.dump({"model": model, "__author__": "torchvision",
-                         "matching_heuristics": True}, f)
+            pickle.dump(
+                {"model": model, "__author__": "torchvision", "matching_heuristics": True}, f
+            )
         print(f"wrote {len(model)} tensors to {args.dst}")
         return 0
     if args.kind == "pvt":
@@ -81,8 +82,10 @@ def main(argv=None):
         from autr_d2.modeling.audio_encoder import VGGish, load_vggish_weights
 
         missing, unexpected = load_vggish_weights(VGGish(), args.src)
-    print(f"{args.src}: {len(missing)} missing keys {missing[:10]}, "
-          f"{len(unexpected)} unexpected keys {unexpected[:10]}")
+    print(
+        f"{args.src}: {len(missing)} missing keys {missing[:10]}, "
+        f"{len(unexpected)} unexpected keys {unexpected[:10]}"
+    )
     return 1 if missing else 0
 
 

@@ -9,7 +9,7 @@ two routes:
   pure-Python wheel. Five things are changed on the way, each printed as it is applied:
 
   1. ``detectron2/_C.py`` is added: a module whose attribute access raises an ImportError naming the
-     compiled op and saying why it is missing. AuTR uses none of them (no deformable conv, no rotated
+     compiled op and saying why it is missing. AuTR uses none (no deformable conv, no rotated
      boxes, no fast COCO eval); a user who calls one gets that message, not a bare import failure.
   2. The post-0.6 upstream fixes for NumPy >= 1.24 (``np.bool/np.int/np.float/np.str`` were removed:
      use the builtins) and Pillow >= 10 (``Image.LINEAR`` was removed: ``Image.BILINEAR``).
@@ -21,7 +21,7 @@ two routes:
   5. ``setup.py`` drops the stale ``black==21.4b2`` pin, the (source-less) C++ extension and the
      direct-URL ``panopticapi`` extra (pip refuses those from an index).
 
-* ``--from-git``: build the official repository (needs GitHub and a compiler; gives the compiled ops).
+* ``--from-git``: build the official repository (needs GitHub and a compiler; has the ops).
 
 The built wheel is cached (``--cache-dir``, default ``~/.cache/autr_d2``) so a rerun is instant, and
 the script is idempotent: when an importable Detectron2 is already installed it only verifies it.
@@ -49,7 +49,7 @@ WHEEL_VERSION = "0.6+purepy.1"
 GIT_URL = "git+https://github.com/facebookresearch/detectron2.git"
 VERIFY_IMPORTS = ("detectron2.engine", "detectron2.evaluation", "detectron2.utils.visualizer")
 
-C_STUB = '''"""Placeholder for Detectron2's compiled ops (written by autr_d2's tools/install_detectron2.py).
+C_STUB = '''"""Placeholder for Detectron2's compiled ops (by autr_d2's tools/install_detectron2.py).
 
 This Detectron2 was built from the 0.6 source release on PyPI, which ships no C++/CUDA sources.
 Every op that needs them raises ImportError when first used. Install the official build with
@@ -79,7 +79,8 @@ SOURCE_FIXES = [
 
 LAUNCH_FIXES = [
     (
-        'assert torch.cuda.is_available(), "cuda is not available. Please check your installation."',
+        "assert torch.cuda.is_available(), "
+        '"cuda is not available. Please check your installation."',
         "has_gpu = torch.cuda.is_available()\n"
         "    if has_gpu:\n"
         "        assert num_gpus_per_machine <= torch.cuda.device_count()",
@@ -175,9 +176,12 @@ def patch_source(src):
     old = "        import detectron2._C as _C\n    except ImportError as e:"
     if old not in text:
         raise SystemExit("unexpected collect_env.py content, cannot apply the _C probe fix")
-    text = text.replace(old, "        import detectron2._C as _C\n\n"
-                        "        _C.get_compiler_version  # the pure-Python stub raises ImportError\n"
-                        "    except ImportError as e:")
+    text = text.replace(
+        old,
+        "        import detectron2._C as _C\n\n"
+        "        _C.get_compiler_version  # the pure-Python stub raises ImportError\n"
+        "    except ImportError as e:",
+    )
     open(env, "w").write(text)
     log("utils/collect_env.py: reports the missing compiled ops instead of crashing")
 
@@ -207,27 +211,48 @@ def build_wheel(cache_dir, index_url):
             tar.extractall(tmp, filter="data")
         src = os.path.join(tmp, f"{SDIST_NAME}-{SDIST_VERSION}")
         patch_source(src)
-        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-             "-w", cache_dir, src])
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                cache_dir,
+                src,
+            ]
+        )
     return glob.glob(os.path.join(cache_dir, f"detectron2-{WHEEL_VERSION}-*.whl"))[0]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--from-git", action="store_true",
-                        help="build the official repository (needs GitHub and a compiler)")
-    parser.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/autr_d2"),
-                        help="where the built wheel is kept for reuse")
-    parser.add_argument("--index-url",
-                        default=os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple"),
-                        help="simple index that serves the pb1-detectron2 source archive")
+    parser.add_argument(
+        "--from-git",
+        action="store_true",
+        help="build the official repository (needs GitHub and a compiler)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=os.path.expanduser("~/.cache/autr_d2"),
+        help="where the built wheel is kept for reuse",
+    )
+    parser.add_argument(
+        "--index-url",
+        default=os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple"),
+        help="simple index that serves the pb1-detectron2 source archive",
+    )
     parser.add_argument("--force", action="store_true", help="reinstall even if one imports")
     args = parser.parse_args(argv)
 
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise SystemExit("install torch first (see README: pip install torch==2.14.1 ...)")
+        raise SystemExit(
+            "install torch first (see README: pip install torch==2.14.1 ...)"
+        ) from None
 
     try:
         import cv2  # noqa: F401  (Detectron2 imports it but leaves its install to the user)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Train or evaluate AuTR with Detectron2 (single process, multi-GPU or multi-machine via launch).
 
-  python tools/train_net.py --config-file configs/avs_synth/s4_autr_R18.yaml
-  python tools/train_net.py --config-file ... --resume            # continue the last checkpoint
-  python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS path/model_final.pth
-  python tools/train_net.py --config-file ... --num-gpus 2        # DDP (gloo on a CPU-only host)
+python tools/train_net.py --config-file configs/avs_synth/s4_autr_R18.yaml
+python tools/train_net.py --config-file ... --resume            # continue the last checkpoint
+python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS path/model_final.pth
+python tools/train_net.py --config-file ... --num-gpus 2        # DDP (gloo on a CPU-only host)
 """
 
 import sys
@@ -34,7 +34,8 @@ def main(args):
     if args.eval_only:
         model = Trainer.build_model(cfg)
         DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
-            cfg.MODEL.WEIGHTS, resume=args.resume)
+            cfg.MODEL.WEIGHTS, resume=args.resume
+        )
         res = Trainer.test(cfg, model)
         if comm.is_main_process():
             verify_results(cfg, res)
@@ -46,16 +47,25 @@ def main(args):
 
 def get_parser():
     parser = default_argument_parser()
-    parser.add_argument("--overwrite", action="store_true",
-                        help="allow training into an OUTPUT_DIR that already holds a run")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="allow training into an OUTPUT_DIR that already holds a run",
+    )
     return parser
 
 
 def invoke_main():
     args = get_parser().parse_args()
     print("Command Line Args:", args)
-    launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
-           dist_url=args.dist_url, args=(args,))
+    launch(
+        main,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+    )
 
 
 if __name__ == "__main__":

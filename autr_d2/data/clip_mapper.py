@@ -5,11 +5,10 @@ import logging
 
 import numpy as np
 import torch
-from PIL import Image
-
 from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
+from PIL import Image
 
 from .audio import load_log_mel
 
@@ -52,8 +51,16 @@ class AVSClipDatasetMapper:
     """
 
     @configurable
-    def __init__(self, is_train=True, *, augmentations, image_format, num_frames,
-                 audio_cache_dir="", with_masks=True):
+    def __init__(
+        self,
+        is_train=True,
+        *,
+        augmentations,
+        image_format,
+        num_frames,
+        audio_cache_dir="",
+        with_masks=True,
+    ):
         """
         Args:
             is_train: whether the mapper is used for training (only logged; behaviour follows
@@ -102,7 +109,8 @@ class AVSClipDatasetMapper:
         files = dataset_dict["file_names"]
         if len(files) != self.num_frames:
             raise ClipDataError(
-                f"clip {dataset_dict.get('clip_id')}: {len(files)} frames, expected {self.num_frames}"
+                f"clip {dataset_dict.get('clip_id')}: {len(files)} frames, "
+                f"expected {self.num_frames}"
             )
         mask_files = dataset_dict.get("sem_seg_file_names") or [None] * len(files)
         if len(mask_files) != len(files):

@@ -2,8 +2,8 @@
 
 Every clip shows several salient objects on a real background; only the audio says which of them
 sound. S4-like clips: one object sounds for all 5 s, 1-3 silent distractors of other categories.
-MS3-like clips: 2-3 objects switch on/off per second, plus silent distractors; the mask of frame t is
-the union of the visible parts of the objects sounding in second t (empty when none does).
+MS3-like clips: 2-3 objects switch on/off per second, plus silent distractors; the mask of frame
+t is the union of the visible parts of the objects sounding in second t (empty when none does).
 
 Splits: train, val, test (new compositions of the training pool), test_unseen (recordings, cut-outs
 and backgrounds held out of training) and test_openset (categories never seen in training).
@@ -76,7 +76,7 @@ def _background(bank, pool, rng):
     h, w = bg.shape[:2]
     side = int(min(h, w) * rng.uniform(0.5, 1.0))
     y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    crop = Image.fromarray(bg[y: y + side, x: x + side]).resize((SIZE, SIZE), Image.BILINEAR)
+    crop = Image.fromarray(bg[y : y + side, x : x + side]).resize((SIZE, SIZE), Image.BILINEAR)
     return np.asarray(crop, dtype=np.float32)
 
 
@@ -89,7 +89,7 @@ def _window(sound, n, rng):
         start = int(rng.integers(0, len(sound) - n + 1))
     else:
         start = int(rng.integers(0, len(sound) - n + 1))
-    return sound[start: start + n]
+    return sound[start : start + n]
 
 
 def _fade(x, ms=10):
@@ -113,8 +113,9 @@ def _place_objects(objs, rng):
         objs[k]["vel"] = rng.uniform(-4, 4, size=2)
 
 
-def compose_clip(bank, subset, split, rng, cfg=SynthConfig()):
+def compose_clip(bank, subset, split, rng, cfg=None):
     """One clip: frames, per-frame masks of the sounding objects, 5 s of audio, and its info."""
+    cfg = cfg or SynthConfig()
     pool = "unseen" if split == "test_unseen" else "train"
     cats = bank.openset if split == "test_openset" else bank.categories
     names = sorted(cats)
@@ -133,8 +134,12 @@ def compose_clip(bank, subset, split, rng, cfg=SynthConfig()):
         cat = cats[names[ci]]
         longest = rng.uniform(0.35, 0.6) * SIZE
         rgba = _resize_rgba(_pick(cat.images, pool, rng)[0], longest, bool(rng.integers(2)))
-        obj = {"category": names[ci], "rgba": rgba, "sounding": j < n_sound,
-               "brightness": rng.uniform(0.8, 1.2)}
+        obj = {
+            "category": names[ci],
+            "rgba": rgba,
+            "sounding": j < n_sound,
+            "brightness": rng.uniform(0.8, 1.2),
+        }
         if obj["sounding"]:
             sound, _, src = _pick(cat.sounds, pool, rng)
             obj["sound"], obj["sound_source"] = sound, src
@@ -163,7 +168,7 @@ def compose_clip(bank, subset, split, rng, cfg=SynthConfig()):
             y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + h, SIZE), min(x + w, SIZE)
             if y1 <= y0 or x1 <= x0:
                 continue
-            patch = rgba[y0 - y: y1 - y, x0 - x: x1 - x].astype(np.float32)
+            patch = rgba[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32)
             a = patch[..., 3:] / 255.0
             region = canvas[y0:y1, x0:x1]
             region[:] = region * (1 - a) + np.clip(patch[..., :3] * o["brightness"], 0, 255) * a
@@ -183,19 +188,21 @@ def compose_clip(bank, subset, split, rng, cfg=SynthConfig()):
         track = _window(o["sound"], T_FRAMES * n, rng) * gain
         for t in range(T_FRAMES):
             if o["on"][t]:
-                audio[t * n: (t + 1) * n] += _fade(track[t * n: (t + 1) * n])
+                audio[t * n : (t + 1) * n] += _fade(track[t * n : (t + 1) * n])
     noise_db = rng.uniform(-50, -35)
     audio += rng.normal(0, 10 ** (noise_db / 20), audio.shape).astype(np.float32)
     audio *= 0.9 / max(np.abs(audio).max(), 1e-6)
 
-    visible = {}
-    for k, o in enumerate(objs):
-        visible[k] = int((owner == k).sum())
+    visible = {k: int((owner == k).sum()) for k in range(len(objs))}
     info = {
         "objects": [
-            {"category": o["category"], "sounding": o["sounding"],
-             "on": o["on"].tolist() if o["sounding"] else [False] * T_FRAMES,
-             "visible_pixels": visible[k], "source": o.get("sound_source", "")}
+            {
+                "category": o["category"],
+                "sounding": o["sounding"],
+                "on": o["on"].tolist() if o["sounding"] else [False] * T_FRAMES,
+                "visible_pixels": visible[k],
+                "source": o.get("sound_source", ""),
+            }
             for k, o in enumerate(objs)
         ],
         "num_distractors": n_dist,
@@ -276,8 +283,9 @@ def _contact_sheet(root, subset, samples):
     Image.fromarray(np.concatenate(rows, axis=0)).save(f"{root}/contact_sheet_{subset}.png")
 
 
-def generate_avs_synth(root, subsets=("s4", "ms3"), sizes=None, cfg=SynthConfig(),
-                       overwrite=False, progress=True):
+def generate_avs_synth(
+    root, subsets=("s4", "ms3"), sizes=None, cfg=None, overwrite=False, progress=True
+):
     """Write AVS-Synth under `root` in AVSBench's layout. Returns the per-split statistics.
 
     The data is written to ``<root>.partial`` and renamed when complete, so `root` either holds a
@@ -286,6 +294,7 @@ def generate_avs_synth(root, subsets=("s4", "ms3"), sizes=None, cfg=SynthConfig(
     without ``overwrite=True``.
     """
     sizes = sizes or DEFAULT_SIZES
+    cfg = cfg or SynthConfig()
     if os.path.exists(root):
         if not overwrite:
             raise FileExistsError(f"{root} exists; pass --overwrite to replace it")
@@ -309,8 +318,11 @@ def generate_avs_synth(root, subsets=("s4", "ms3"), sizes=None, cfg=SynthConfig(
                 name = f"{subset}_{split}_{i:05d}"
                 category = clip.info["sounding_categories"][0]
                 _write_clip(clip, work, subset, split, name, category)
-                clip.info.update(clip_id=name, split=split,
-                                 mask_area=clip.masks.reshape(T_FRAMES, -1).mean(1).tolist())
+                clip.info.update(
+                    clip_id=name,
+                    split=split,
+                    mask_area=clip.masks.reshape(T_FRAMES, -1).mean(1).tolist(),
+                )
                 infos.append(clip.info)
                 rows.append((name, category, split))
                 if split == "test" and len(samples) < 4:
@@ -320,13 +332,18 @@ def generate_avs_synth(root, subsets=("s4", "ms3"), sizes=None, cfg=SynthConfig(
             infos_all += infos
         if not rows:
             continue
-        data_dir = f"{work}/{'Single-source/s4_data' if subset == 's4' else 'Multi-sources/ms3_data'}"
+        data_dir = (
+            f"{work}/{'Single-source/s4_data' if subset == 's4' else 'Multi-sources/ms3_data'}"
+        )
         with open(f"{data_dir}/clip_info.jsonl", "w") as f:
             for info in infos_all:
                 f.write(json.dumps(info) + "\n")
         if subset == "s4":
             csv_path = f"{work}/Single-source/s4_meta_data.csv"
-            header, body = ["name", "start", "category", "split"], [(n, 0, c, s) for n, c, s in rows]
+            header, body = (
+                ["name", "start", "category", "split"],
+                [(n, 0, c, s) for n, c, s in rows],
+            )
         else:
             csv_path = f"{work}/Multi-sources/ms3_meta_data.csv"
             header, body = ["video_id", "split"], [(n, s) for n, _, s in rows]
@@ -350,4 +367,3 @@ def categories_of(root, subset):
         return []
     with open(path) as f:
         return sorted({c for line in f for c in json.loads(line)["sounding_categories"]})
-

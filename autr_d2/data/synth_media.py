@@ -1,4 +1,4 @@
-"""The asset bank of AVS-Synth: object cut-outs with exact alpha, their recorded sounds, backgrounds.
+"""The asset bank of AVS-Synth: object cut-outs with exact alpha, their sounds, backgrounds.
 
 Two sources with one interface (`AssetBank`):
 
@@ -36,42 +36,78 @@ MIN_RMS = 1e-3  # quieter clips are silent placeholders (giraffe, iguana, nandou
 # category -> (stamp images, stamp sounds, GM programs (or "drums")), paths relative to STAMPS.
 _A, _B = "animals/mammals", "animals/birds"
 REAL_CATEGORIES = {
-    "dog": ([f"{_A}/dogs/dog", f"{_A}/dogs/dingo", f"{_A}/dogs/fox"],
-            [f"{_A}/dogs/dog", f"{_A}/dogs/fox"], []),
-    "cow": ([f"{_A}/bovines/{n}" for n in ("cow", "cow_white", "bull", "bison", "yak")],
-            [f"{_A}/bovines/{n}" for n in ("cow", "cow_white", "bull", "bison")], []),
-    "horse": ([f"{_A}/equines/{n}" for n in ("horse", "donkey", "donkey_eating", "zebra")],
-              [f"{_A}/equines/{n}" for n in ("horse", "donkey", "zebra")], []),
-    "sheep": ([f"{_A}/bovines/{n}" for n in ("sheep", "sheep_lamb", "ram", "goat", "mountaingoat")],
-              [f"{_A}/bovines/{n}" for n in ("sheep", "sheep_lamb", "ram", "goat", "mountaingoat")],
-              []),
-    "pig": ([f"{_A}/{n}" for n in ("pig", "pig_golden", "pig_golden2")],
-            [f"{_A}/{n}" for n in ("pig", "pig_golden", "pig_golden2")], []),
-    "chicken": ([f"{_B}/{n}" for n in ("hen", "rooster", "chicken_profile", "turkey")],
-                [f"{_B}/{n}" for n in ("hen", "rooster", "turkey")], []),
-    "duck": ([f"{_B}/{n}" for n in ("duck", "drake", "gander")],
-             [f"{_B}/{n}" for n in ("duck", "drake", "gander")], []),
-    "songbird": ([f"{_B}/{n}" for n in ("blackbird", "lark", "cuckoo", "crow", "seagull")],
-                 [f"{_B}/{n}" for n in ("blackbird", "lark", "cuckoo", "crow", "seagull")], []),
-    "big_cat": ([f"{_A}/cats/{n}" for n in ("lion", "lion-2", "tiger", "tiger_sumatran")],
-                [f"{_A}/cats/{n}" for n in ("lion", "tiger")], []),
+    "dog": (
+        [f"{_A}/dogs/dog", f"{_A}/dogs/dingo", f"{_A}/dogs/fox"],
+        [f"{_A}/dogs/dog", f"{_A}/dogs/fox"],
+        [],
+    ),
+    "cow": (
+        [f"{_A}/bovines/{n}" for n in ("cow", "cow_white", "bull", "bison", "yak")],
+        [f"{_A}/bovines/{n}" for n in ("cow", "cow_white", "bull", "bison")],
+        [],
+    ),
+    "horse": (
+        [f"{_A}/equines/{n}" for n in ("horse", "donkey", "donkey_eating", "zebra")],
+        [f"{_A}/equines/{n}" for n in ("horse", "donkey", "zebra")],
+        [],
+    ),
+    "sheep": (
+        [f"{_A}/bovines/{n}" for n in ("sheep", "sheep_lamb", "ram", "goat", "mountaingoat")],
+        [f"{_A}/bovines/{n}" for n in ("sheep", "sheep_lamb", "ram", "goat", "mountaingoat")],
+        [],
+    ),
+    "pig": (
+        [f"{_A}/{n}" for n in ("pig", "pig_golden", "pig_golden2")],
+        [f"{_A}/{n}" for n in ("pig", "pig_golden", "pig_golden2")],
+        [],
+    ),
+    "chicken": (
+        [f"{_B}/{n}" for n in ("hen", "rooster", "chicken_profile", "turkey")],
+        [f"{_B}/{n}" for n in ("hen", "rooster", "turkey")],
+        [],
+    ),
+    "duck": (
+        [f"{_B}/{n}" for n in ("duck", "drake", "gander")],
+        [f"{_B}/{n}" for n in ("duck", "drake", "gander")],
+        [],
+    ),
+    "songbird": (
+        [f"{_B}/{n}" for n in ("blackbird", "lark", "cuckoo", "crow", "seagull")],
+        [f"{_B}/{n}" for n in ("blackbird", "lark", "cuckoo", "crow", "seagull")],
+        [],
+    ),
+    "big_cat": (
+        [f"{_A}/cats/{n}" for n in ("lion", "lion-2", "tiger", "tiger_sumatran")],
+        [f"{_A}/cats/{n}" for n in ("lion", "tiger")],
+        [],
+    ),
     "violin": (["hobbies/music/string/violin"], ["hobbies/music/string/violin"], [40, 41]),
     "cello": (["hobbies/music/string/cello"], ["hobbies/music/string/cello"], [42, 43]),
-    "guitar": ([f"hobbies/music/string/{n}" for n in ("guitar_classical", "guitar_electric",
-                                                       "guitar2")], [], [24, 25, 26, 27, 29]),
+    "guitar": (
+        [f"hobbies/music/string/{n}" for n in ("guitar_classical", "guitar_electric", "guitar2")],
+        [],
+        [24, 25, 26, 27, 29],
+    ),
     "trumpet": (["hobbies/music/brass/trumpet"], [], [56, 59]),
-    "drums": ([f"hobbies/music/percussion/{n}" for n in ("drumkit", "drum_tomtom_floor",
-                                                          "cymbal_crash")],
-              [f"hobbies/music/percussion/{n}" for n in ("drumkit", "drum_tomtom_floor",
-                                                          "cymbal_crash")], ["drums"]),
-    "tools": ([f"household/tools/{n}" for n in ("saw", "hammer", "mallet_metal")],
-              [f"household/tools/{n}" for n in ("saw", "hammer", "mallet_metal")], []),
+    "drums": (
+        [f"hobbies/music/percussion/{n}" for n in ("drumkit", "drum_tomtom_floor", "cymbal_crash")],
+        [f"hobbies/music/percussion/{n}" for n in ("drumkit", "drum_tomtom_floor", "cymbal_crash")],
+        ["drums"],
+    ),
+    "tools": (
+        [f"household/tools/{n}" for n in ("saw", "hammer", "mallet_metal")],
+        [f"household/tools/{n}" for n in ("saw", "hammer", "mallet_metal")],
+        [],
+    ),
 }
 # Never seen in training: test_openset only.
 REAL_OPENSET = {
     "elephant": ([f"{_A}/elephant"], [f"{_A}/elephant"], []),
-    "ape": ([f"{_A}/apes/chimp", f"{_A}/apes/gorilla"], [f"{_A}/apes/chimp", f"{_A}/apes/gorilla"],
-            []),
+    "ape": (
+        [f"{_A}/apes/chimp", f"{_A}/apes/gorilla"],
+        [f"{_A}/apes/chimp", f"{_A}/apes/gorilla"],
+        [],
+    ),
     "bassoon": (["hobbies/music/wind/bassoon"], ["hobbies/music/wind/bassoon"], [70]),
     "frog": (["animals/amphibians/frog"], ["animals/amphibians/frog"], []),
 }
@@ -100,10 +136,12 @@ class AssetBank:
         def count(cats, attr):
             return sum(len(getattr(c, attr)) for c in cats.values())
 
-        return (f"{self.kind} media: {len(self.categories)} categories + {len(self.openset)} "
-                f"open-set, {count(self.categories, 'images') + count(self.openset, 'images')} "
-                f"images, {count(self.categories, 'sounds') + count(self.openset, 'sounds')} "
-                f"sounds, {len(self.backgrounds)} backgrounds")
+        return (
+            f"{self.kind} media: {len(self.categories)} categories + {len(self.openset)} "
+            f"open-set, {count(self.categories, 'images') + count(self.openset, 'images')} "
+            f"images, {count(self.categories, 'sounds') + count(self.openset, 'sounds')} "
+            f"sounds, {len(self.backgrounds)} backgrounds"
+        )
 
 
 def real_media_available():
@@ -117,7 +155,7 @@ def _load_cutout(path):
     ys, xs = np.nonzero(im[..., 3] > 127)
     if len(ys) == 0:
         raise ValueError(f"{path}: empty alpha mask")
-    return np.ascontiguousarray(im[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])
+    return np.ascontiguousarray(im[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
 
 
 def _load_sound(path):
@@ -130,7 +168,7 @@ def _load_sound(path):
     if np.sqrt(np.mean(x**2) + 1e-12) < MIN_RMS:
         return None
     loud = np.nonzero(np.abs(x) > 0.02 * np.abs(x).max())[0]
-    x = x[loud[0]: loud[-1] + 1]
+    x = x[loud[0] : loud[-1] + 1]
     return (x / (np.abs(x).max() + 1e-9)).astype(np.float32)
 
 
@@ -141,8 +179,9 @@ def _render_gm(program, rng, n_clips, seconds=4.0):
     synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE, gain=-3)
     sfid = synth.sfload(SOUNDFONT)
     is_drums = program == "drums"
-    synth.program_select(0, sfid, 128 if is_drums else 0, 0 if is_drums else program,
-                         is_drums=is_drums)
+    synth.program_select(
+        0, sfid, 128 if is_drums else 0, 0 if is_drums else program, is_drums=is_drums
+    )
     clips = []
     for _ in range(n_clips):
         pieces, t = [], 0.0
@@ -239,8 +278,15 @@ def _shape_polygon(name, s):
             pts.append((c + rr * np.cos(a), c + rr * np.sin(a)))
         return pts
     if name == "arrow":
-        return [(1, s * 0.35), (s * 0.6, s * 0.35), (s * 0.6, 1), (s - 1, c), (s * 0.6, s - 1),
-                (s * 0.6, s * 0.65), (1, s * 0.65)]
+        return [
+            (1, s * 0.35),
+            (s * 0.6, s * 0.35),
+            (s * 0.6, 1),
+            (s - 1, c),
+            (s * 0.6, s - 1),
+            (s * 0.6, s * 0.65),
+            (1, s * 0.65),
+        ]
     return None
 
 
@@ -268,7 +314,7 @@ def _draw_shape(name, rng, size=96):
 
 def _crop_alpha(im):
     ys, xs = np.nonzero(im[..., 3] > 127)
-    return np.ascontiguousarray(im[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])
+    return np.ascontiguousarray(im[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
 
 
 def _tone(index, rng, seconds=3.0):
@@ -302,8 +348,12 @@ def _build_procedural(seed):
         bg = (c0 * (1 - ramp) + c1 * ramp) * np.ones((240, 1, 1))
         bg = np.clip(bg + rng.normal(0, 12, bg.shape), 0, 255).astype(np.uint8)
         backgrounds.append((bg, "unseen" if k >= 6 else "train", f"gradient:{k}"))
-    return AssetBank("procedural", make(PROC_CATEGORIES, 0, False),
-                     make(PROC_OPENSET, len(PROC_CATEGORIES), True), backgrounds)
+    return AssetBank(
+        "procedural",
+        make(PROC_CATEGORIES, 0, False),
+        make(PROC_OPENSET, len(PROC_CATEGORIES), True),
+        backgrounds,
+    )
 
 
 def build_asset_bank(media="auto", seed=0):

@@ -4,7 +4,6 @@ import logging
 import os
 
 import torch
-
 from detectron2.config import get_cfg
 
 from ..config import add_autr_config
@@ -38,8 +37,11 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False)
     (--resume continues it, --overwrite replaces it, --eval-only only adds an inference folder)."""
     if resume or eval_only or overwrite or not os.path.isdir(output_dir):
         return
-    owned = [f for f in os.listdir(output_dir)
-             if f.endswith(".pth") or f in ("metrics.json", "last_checkpoint")]
+    owned = [
+        f
+        for f in os.listdir(output_dir)
+        if f.endswith(".pth") or f in ("metrics.json", "last_checkpoint")
+    ]
     if owned:
         raise OutputDirExistsError(
             f"{output_dir} already holds results ({', '.join(sorted(owned)[:4])}); pass --resume "

@@ -5,30 +5,37 @@ import logging
 import os
 
 import torch
-from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
-from torch import nn
-
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer
 from detectron2.solver import build_lr_scheduler as d2_build_lr_scheduler
 from detectron2.solver.lr_scheduler import LRMultiplier, WarmupParamScheduler
+from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
+from torch import nn
 
 from ..data import AVSClipDatasetMapper
 from ..evaluation import AVSEvaluator
 
 __all__ = ["Trainer", "build_optimizer_params"]
 
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm,
-          nn.LocalResponseNorm, nn.InstanceNorm2d)
+_NORMS = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.SyncBatchNorm,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.LocalResponseNorm,
+    nn.InstanceNorm2d,
+)
 
 
-def build_optimizer_params(model, base_lr, weight_decay, weight_decay_norm, weight_decay_embed,
-                           backbone_multiplier):
+def build_optimizer_params(
+    model, base_lr, weight_decay, weight_decay_norm, weight_decay_embed, backbone_multiplier
+):
     """One param group per trainable parameter: backbone LR multiplier; no weight decay on norms
     (WEIGHT_DECAY_NORM) and embeddings (WEIGHT_DECAY_EMBED); biases keep the base decay."""
     params, memo = [], set()
     for module_name, module in model.named_modules():
-        for name, p in module.named_parameters(recurse=False):
+        for _name, p in module.named_parameters(recurse=False):
             if not p.requires_grad or p in memo:
                 continue
             memo.add(p)
@@ -50,21 +57,32 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name,
-                                           mapper=AVSClipDatasetMapper(cfg, False))
+        return build_detection_test_loader(
+            cfg, dataset_name, mapper=AVSClipDatasetMapper(cfg, False)
+        )
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return AVSEvaluator(dataset_name, distributed=True, output_dir=output_folder,
-                            f_group_size=cfg.TEST.AVS.F_GROUP_SIZE,
-                            save_pred_masks=cfg.TEST.AVS.SAVE_PRED_MASKS)
+        return AVSEvaluator(
+            dataset_name,
+            distributed=True,
+            output_dir=output_folder,
+            f_group_size=cfg.TEST.AVS.F_GROUP_SIZE,
+            save_pred_masks=cfg.TEST.AVS.SAVE_PRED_MASKS,
+        )
 
     @classmethod
     def build_optimizer(cls, cfg, model):
         s = cfg.SOLVER
-        params = build_optimizer_params(model, s.BASE_LR, s.WEIGHT_DECAY, s.WEIGHT_DECAY_NORM,
-                                        s.WEIGHT_DECAY_EMBED, s.BACKBONE_MULTIPLIER)
+        params = build_optimizer_params(
+            model,
+            s.BASE_LR,
+            s.WEIGHT_DECAY,
+            s.WEIGHT_DECAY_NORM,
+            s.WEIGHT_DECAY_EMBED,
+            s.BACKBONE_MULTIPLIER,
+        )
         if s.OPTIMIZER == "ADAMW":
             opt_cls, kwargs = torch.optim.AdamW, {}
         elif s.OPTIMIZER == "SGD":
@@ -93,9 +111,9 @@ class Trainer(DefaultTrainer):
         if s.LR_SCHEDULER_NAME != "WarmupPolyLR":
             return d2_build_lr_scheduler(cfg, optimizer)
         sched = PolynomialDecayParamScheduler(1.0, s.POLY_LR_POWER)
-        sched = WarmupParamScheduler(sched, s.WARMUP_FACTOR,
-                                     min(s.WARMUP_ITERS / max(s.MAX_ITER, 1), 1.0),
-                                     s.WARMUP_METHOD)
+        sched = WarmupParamScheduler(
+            sched, s.WARMUP_FACTOR, min(s.WARMUP_ITERS / max(s.MAX_ITER, 1), 1.0), s.WARMUP_METHOD
+        )
         return LRMultiplier(optimizer, multiplier=sched, max_iter=s.MAX_ITER)
 
     @classmethod

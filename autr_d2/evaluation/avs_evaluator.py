@@ -21,11 +21,10 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from PIL import Image
-
 from detectron2.data import DatasetCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
+from PIL import Image
 
 from ..data.clip_mapper import read_mask
 
@@ -66,8 +65,9 @@ def frame_f_curve(prob, gt):
 class AVSEvaluator(DatasetEvaluator):
     """M_J, M_F (official grouping), per-frame max-F, per-category M_J, frames scored."""
 
-    def __init__(self, dataset_name, distributed=True, output_dir=None, f_group_size=4,
-                 save_pred_masks=False):
+    def __init__(
+        self, dataset_name, distributed=True, output_dir=None, f_group_size=4, save_pred_masks=False
+    ):
         """
         Args:
             dataset_name: a registered AVS dataset (its dicts give the order of clips).
@@ -98,8 +98,14 @@ class AVSEvaluator(DatasetEvaluator):
         for inp, out in zip(inputs, outputs):
             clip_id = inp["clip_id"]
             gts = inp.get("sem_seg_file_names") or [None] * len(out["frames"])
-            rec = {"j_sum": 0.0, "j_n": 0, "f_sum": torch.zeros(255, dtype=torch.float64),
-                   "f_n": 0, "fmax_sum": 0.0, "category": inp.get("category", "")}
+            rec = {
+                "j_sum": 0.0,
+                "j_n": 0,
+                "f_sum": torch.zeros(255, dtype=torch.float64),
+                "f_n": 0,
+                "fmax_sum": 0.0,
+                "category": inp.get("category", ""),
+            }
             for k, (frame_out, gt_path) in enumerate(zip(out["frames"], gts)):
                 prob = frame_out["sem_seg"][1].to(self._cpu)
                 if self._save and self._output_dir:
@@ -110,8 +116,10 @@ class AVSEvaluator(DatasetEvaluator):
                     continue  # not annotated: not scored
                 gt = torch.from_numpy(read_mask(gt_path))
                 if gt.shape != prob.shape:
-                    raise ValueError(f"{gt_path}: mask is {tuple(gt.shape)}, prediction is "
-                                     f"{tuple(prob.shape)} (height/width of the dataset dict)")
+                    raise ValueError(
+                        f"{gt_path}: mask is {tuple(gt.shape)}, prediction is "
+                        f"{tuple(prob.shape)} (height/width of the dataset dict)"
+                    )
                 rec["j_sum"] += frame_jaccard(prob, gt)
                 rec["j_n"] += 1
                 f = frame_f_curve(prob, gt)
@@ -138,7 +146,7 @@ class AVSEvaluator(DatasetEvaluator):
         f_n = sum(r["f_n"] for r in ordered)
         group_scores = []
         for i in range(0, len(ordered), self._group):
-            group = ordered[i: i + self._group]
+            group = ordered[i : i + self._group]
             n = sum(r["f_n"] for r in group)
             curve = sum(r["f_sum"] for r in group) / n if n else None
             group_scores.append(float(curve.max()) if curve is not None else 0.0)

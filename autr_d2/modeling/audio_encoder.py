@@ -3,9 +3,8 @@
 import logging
 
 import torch
-from torch import nn
-
 from detectron2.utils.registry import Registry
+from torch import nn
 
 __all__ = ["AUDIO_ENCODER_REGISTRY", "VGGish", "build_audio_encoder", "load_vggish_weights"]
 
@@ -39,9 +38,12 @@ class VGGish(nn.Module):
                 c_in = c
         self.features = nn.Sequential(*layers)
         self.embeddings = nn.Sequential(
-            nn.Linear(c_in * 4 * 6, fc_dim), nn.ReLU(True),
-            nn.Linear(fc_dim, fc_dim), nn.ReLU(True),
-            nn.Linear(fc_dim, embed_dim), nn.ReLU(True),
+            nn.Linear(c_in * 4 * 6, fc_dim),
+            nn.ReLU(True),
+            nn.Linear(fc_dim, fc_dim),
+            nn.ReLU(True),
+            nn.Linear(fc_dim, embed_dim),
+            nn.ReLU(True),
         )
         self.output_dim = embed_dim
 

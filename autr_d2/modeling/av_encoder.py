@@ -25,23 +25,38 @@ class AudioVisualEncoder(nn.Module):
         use_audio: False = visual only (steps 2 and the audio tokens of 3 are skipped).
     """
 
-    def __init__(self, in_channels, enc_features, dim, num_heads, ffn_dim, num_layers,
-                 dropout, num_frames, use_audio=True):
+    def __init__(
+        self,
+        in_channels,
+        enc_features,
+        dim,
+        num_heads,
+        ffn_dim,
+        num_layers,
+        dropout,
+        num_frames,
+        use_audio=True,
+    ):
         super().__init__()
         self.names = list(in_channels)
         self.enc_features = list(enc_features)
         self.use_audio = use_audio
-        self.proj = nn.ModuleDict({
-            n: nn.Sequential(nn.Conv2d(c, dim, 1), nn.GroupNorm(32, dim))
-            for n, c in in_channels.items()
-        })
+        self.proj = nn.ModuleDict(
+            {
+                n: nn.Sequential(nn.Conv2d(c, dim, 1), nn.GroupNorm(32, dim))
+                for n, c in in_channels.items()
+            }
+        )
         if use_audio:
             self.temporal_embed = nn.Embedding(num_frames, dim)
-            self.fusion = nn.ModuleDict({n: AttentionLayer(dim, num_heads, dropout)
-                                         for n in self.names})
+            self.fusion = nn.ModuleDict(
+                {n: AttentionLayer(dim, num_heads, dropout) for n in self.names}
+            )
         self.level_embed = nn.Embedding(len(self.enc_features), dim)
         self.layers = nn.ModuleList(
-            nn.ModuleList([AttentionLayer(dim, num_heads, dropout), FFNLayer(dim, ffn_dim, dropout)])
+            nn.ModuleList(
+                [AttentionLayer(dim, num_heads, dropout), FFNLayer(dim, ffn_dim, dropout)]
+            )
             for _ in range(num_layers)
         )
         self.dim = dim
@@ -78,21 +93,22 @@ class AudioVisualEncoder(nn.Module):
             bt, c, h, w = x.shape
             shapes.append((h, w))
             tokens.append(x.flatten(2).transpose(1, 2))
-            pos.append(sine_position_embedding(h, w, c, x.device, x.dtype)[None]
-                       + self.level_embed.weight[i])
+            pos.append(
+                sine_position_embedding(h, w, c, x.device, x.dtype)[None]
+                + self.level_embed.weight[i]
+            )
         tokens, pos = torch.cat(tokens, 1), torch.cat(pos, 1)
         n_vis = tokens.shape[1]
         if audio_tok is not None:
             tokens = torch.cat([tokens, audio_tok], 1)
-            pos = torch.cat([pos.expand(tokens.shape[0], -1, -1),
-                             torch.zeros_like(audio_tok)], 1)
+            pos = torch.cat([pos.expand(tokens.shape[0], -1, -1), torch.zeros_like(audio_tok)], 1)
         for attn, ffn in self.layers:
             tokens, _ = attn(tokens, pos_q=pos, pos_k=pos)
             tokens = ffn(tokens)
         tokens = tokens[:, :n_vis]
         start = 0
         for n, (h, w) in zip(self.enc_features, shapes):
-            seg = tokens[:, start: start + h * w]
+            seg = tokens[:, start : start + h * w]
             out[n] = seg.transpose(1, 2).reshape(seg.shape[0], self.dim, h, w)
             start += h * w
         return out

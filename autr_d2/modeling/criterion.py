@@ -2,10 +2,9 @@
 
 import torch
 import torch.nn.functional as F
+from detectron2.utils.comm import get_world_size
 from fvcore.nn import sigmoid_focal_loss
 from torch import nn
-
-from detectron2.utils.comm import get_world_size
 
 __all__ = ["AVSCriterion", "dice_loss"]
 
@@ -40,8 +39,10 @@ class AVSCriterion(nn.Module):
     def _targets(self, gt_masks, size):
         """``[N, H, W]`` {0,1} -> per frame ``[K, h, w]`` (K = 1 if anything sounds, else 0)."""
         small = F.interpolate(gt_masks[:, None].float(), size=size, mode="area")[:, 0]
-        return [small[n: n + 1] if gt_masks[n].any() else small[n: n][:0]
-                for n in range(gt_masks.shape[0])]
+        return [
+            small[n : n + 1] if gt_masks[n].any() else small[n:n][:0]
+            for n in range(gt_masks.shape[0])
+        ]
 
     def _layer_losses(self, sound, masks, gt_masks, annotated, num_masks):
         sound, masks = sound[annotated], masks[annotated]
@@ -51,14 +52,16 @@ class AVSCriterion(nn.Module):
 
         sound_target = torch.zeros_like(sound)
         src_n, src_q, tgt_full = [], [], []
-        for n, (qi, ti) in enumerate(indices):
+        for n, (qi, _ti) in enumerate(indices):
             sound_target[n, qi] = 1.0
             src_n += [n] * len(qi)
             src_q += qi.tolist()
             tgt_full += [gt[n].float()] * len(qi)  # one target per frame (the union mask)
         n_frames = max(sound.shape[0], 1)
-        loss_sound = sigmoid_focal_loss(sound, sound_target, self.alpha, self.gamma,
-                                        reduction="sum") / n_frames
+        loss_sound = (
+            sigmoid_focal_loss(sound, sound_target, self.alpha, self.gamma, reduction="sum")
+            / n_frames
+        )
         if not src_n:  # no frame with a mask: keep the graph connected (DDP), contribute zero
             zero = masks.sum() * 0.0
             return {"loss_sound": loss_sound, "loss_mask": zero, "loss_dice": zero}
@@ -66,8 +69,10 @@ class AVSCriterion(nn.Module):
         tgt = torch.stack(tgt_full)  # [M, H, W]
         pred = F.interpolate(pred, size=tgt.shape[-2:], mode="bilinear", align_corners=False)
         pred, tgt = pred.flatten(1), tgt.flatten(1)
-        loss_mask = sigmoid_focal_loss(pred, tgt, self.alpha, self.gamma,
-                                       reduction="none").mean(1).sum() / num_masks
+        loss_mask = (
+            sigmoid_focal_loss(pred, tgt, self.alpha, self.gamma, reduction="none").mean(1).sum()
+            / num_masks
+        )
         loss_dice = dice_loss(pred, tgt).sum() / num_masks
         return {"loss_sound": loss_sound, "loss_mask": loss_mask, "loss_dice": loss_dice}
 
@@ -81,10 +86,12 @@ class AVSCriterion(nn.Module):
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(num_masks)
         num_masks = torch.clamp(num_masks / get_world_size(), min=1).item()
-        losses = self._layer_losses(outputs["sound"], outputs["masks"], gt_masks, annotated,
-                                    num_masks)
+        losses = self._layer_losses(
+            outputs["sound"], outputs["masks"], gt_masks, annotated, num_masks
+        )
         for i, aux in enumerate(outputs.get("aux", [])):
-            for k, v in self._layer_losses(aux["sound"], aux["masks"], gt_masks, annotated,
-                                           num_masks).items():
+            for k, v in self._layer_losses(
+                aux["sound"], aux["masks"], gt_masks, annotated, num_masks
+            ).items():
                 losses[f"{k}_{i}"] = v
         return losses

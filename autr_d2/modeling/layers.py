@@ -34,7 +34,11 @@ class Attention(nn.Module):
 
     def forward(self, q, k, v, return_weights=False):
         b, lq, d = q.shape
-        q, k, v = self._heads(self.q_proj(q)), self._heads(self.k_proj(k)), self._heads(self.v_proj(v))
+        q, k, v = (
+            self._heads(self.q_proj(q)),
+            self._heads(self.k_proj(k)),
+            self._heads(self.v_proj(v)),
+        )
         weights = None
         if return_weights:
             attn = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(-1)
@@ -67,8 +71,12 @@ class AttentionLayer(nn.Module):
 class FFNLayer(nn.Module):
     def __init__(self, dim, hidden, dropout=0.0):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True),
-                                 nn.Dropout(dropout), nn.Linear(hidden, dim))
+        self.net = nn.Sequential(
+            nn.Linear(dim, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, dim),
+        )
         self.norm = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 

@@ -48,9 +48,9 @@ class DynamicMaskHead(nn.Module):
         y = feats.flatten(3)  # [N, Q, C+2, HW]
         start = 0
         for i, (c_in, c_out) in enumerate(self.shapes):
-            wgt = params[..., start: start + c_in * c_out].reshape(n, q, c_out, c_in)
+            wgt = params[..., start : start + c_in * c_out].reshape(n, q, c_out, c_in)
             start += c_in * c_out
-            bias = params[..., start: start + c_out]
+            bias = params[..., start : start + c_out]
             start += c_out
             y = wgt @ y + bias[..., None]
             if i < len(self.shapes) - 1:

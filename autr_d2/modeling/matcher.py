@@ -19,9 +19,11 @@ def pairwise_focal_cost(logits, targets, alpha=0.25, gamma=2.0):
     """Mean sigmoid focal loss of every (query, target) pair: ``[Q, P] x [K, P] -> [Q, K]``."""
     p = logits.sigmoid()
     bce_pos = nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.ones_like(logits), reduction="none")
+        logits, torch.ones_like(logits), reduction="none"
+    )
     bce_neg = nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.zeros_like(logits), reduction="none")
+        logits, torch.zeros_like(logits), reduction="none"
+    )
     pos = alpha * (1 - p) ** gamma * bce_pos
     neg = (1 - alpha) * p**gamma * bce_neg
     return (pos @ targets.T + neg @ (1 - targets).T) / logits.shape[1]
@@ -59,14 +61,19 @@ class HungarianMatcher(nn.Module):
                     continue
                 logits = mask_logits[n].float().flatten(1)
                 t = tgt.float().flatten(1)
-                cost = (self.cost_mask * pairwise_focal_cost(logits, t, self.alpha, self.gamma)
-                        + self.cost_dice * pairwise_dice_cost(logits, t)
-                        - self.cost_sound * sound_logits[n].float().sigmoid()[:, None])
+                cost = (
+                    self.cost_mask * pairwise_focal_cost(logits, t, self.alpha, self.gamma)
+                    + self.cost_dice * pairwise_dice_cost(logits, t)
+                    - self.cost_sound * sound_logits[n].float().sigmoid()[:, None]
+                )
                 qi, ti = linear_sum_assignment(cost.cpu().numpy())
-                out.append((torch.as_tensor(qi, dtype=torch.int64),
-                            torch.as_tensor(ti, dtype=torch.int64)))
+                out.append(
+                    (torch.as_tensor(qi, dtype=torch.int64), torch.as_tensor(ti, dtype=torch.int64))
+                )
         return out
 
     def __repr__(self):
-        return (f"HungarianMatcher(cost_sound={self.cost_sound}, cost_mask={self.cost_mask}, "
-                f"cost_dice={self.cost_dice})")
+        return (
+            f"HungarianMatcher(cost_sound={self.cost_sound}, cost_mask={self.cost_mask}, "
+            f"cost_dice={self.cost_dice})"
+        )

@@ -1,6 +1,5 @@
 """Audio-aware query decoder."""
 
-import torch
 from torch import nn
 
 from .layers import AttentionLayer, FFNLayer, sine_position_embedding
@@ -24,8 +23,17 @@ class AudioQueryDecoder(nn.Module):
         query_init: "audio" (AuTR) or "learned" (plain learnable queries, the ablation).
     """
 
-    def __init__(self, dim, num_heads, ffn_dim, num_layers, dropout, num_queries, num_levels,
-                 query_init="audio"):
+    def __init__(
+        self,
+        dim,
+        num_heads,
+        ffn_dim,
+        num_layers,
+        dropout,
+        num_queries,
+        num_levels,
+        query_init="audio",
+    ):
         super().__init__()
         if query_init not in ("audio", "learned"):
             raise ValueError(f"query_init must be 'audio' or 'learned', got {query_init!r}")
@@ -33,13 +41,16 @@ class AudioQueryDecoder(nn.Module):
         self.query_feat = nn.Embedding(num_queries, dim)
         self.query_embed = nn.Embedding(num_queries, dim)
         if query_init == "audio":
-            self.audio_to_query = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True),
-                                                nn.Linear(dim, dim))
+            self.audio_to_query = nn.Sequential(
+                nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim)
+            )
         self.level_embed = nn.Embedding(num_levels, dim)
-        self.cross = nn.ModuleList(AttentionLayer(dim, num_heads, dropout)
-                                   for _ in range(num_layers))
-        self.self_attn = nn.ModuleList(AttentionLayer(dim, num_heads, dropout)
-                                       for _ in range(num_layers))
+        self.cross = nn.ModuleList(
+            AttentionLayer(dim, num_heads, dropout) for _ in range(num_layers)
+        )
+        self.self_attn = nn.ModuleList(
+            AttentionLayer(dim, num_heads, dropout) for _ in range(num_layers)
+        )
         self.ffn = nn.ModuleList(FFNLayer(dim, ffn_dim, dropout) for _ in range(num_layers))
         self.norm = nn.LayerNorm(dim)
         self.num_levels = num_levels
@@ -59,8 +70,10 @@ class AudioQueryDecoder(nn.Module):
         for i, m in enumerate(memory):
             h, w = m.shape[-2:]
             mem.append(m.flatten(2).transpose(1, 2))
-            mem_pos.append(sine_position_embedding(h, w, m.shape[1], m.device, m.dtype)[None]
-                           + self.level_embed.weight[i])
+            mem_pos.append(
+                sine_position_embedding(h, w, m.shape[1], m.device, m.dtype)[None]
+                + self.level_embed.weight[i]
+            )
         q = self.query_feat.weight[None].expand(n, -1, -1)
         if self.query_init == "audio":
             if audio is None:

@@ -23,11 +23,28 @@ __all__ = [
 
 # The 23 S4 categories, as in AVSBench's preprocess_s4.py.
 AVSBENCH_S4_CATEGORIES = [
-    "baby_laughter", "female_singing", "male_speech", "dog_barking", "cat_meowing",
-    "lions_roaring", "horse_clip-clop", "coyote_howling", "mynah_bird_singing",
-    "playing_acoustic_guitar", "playing_tabla", "playing_violin", "playing_piano",
-    "playing_ukulele", "playing_glockenspiel", "helicopter", "race_car", "driving_buses",
-    "ambulance_siren", "typing_on_computer_keyboard", "chainsawing_trees", "cap_gun_shooting",
+    "baby_laughter",
+    "female_singing",
+    "male_speech",
+    "dog_barking",
+    "cat_meowing",
+    "lions_roaring",
+    "horse_clip-clop",
+    "coyote_howling",
+    "mynah_bird_singing",
+    "playing_acoustic_guitar",
+    "playing_tabla",
+    "playing_violin",
+    "playing_piano",
+    "playing_ukulele",
+    "playing_glockenspiel",
+    "helicopter",
+    "race_car",
+    "driving_buses",
+    "ambulance_siren",
+    "typing_on_computer_keyboard",
+    "chainsawing_trees",
+    "cap_gun_shooting",
     "lawn_mowing",
 ]
 NUM_FRAMES = 5
@@ -63,10 +80,14 @@ def _clip_paths(data_dir, subset, split, row):
     """Frame, mask and audio paths of one CSV row, following AVSBench's naming quirks."""
     if subset == "s4":
         name, cat = row["name"], row["category"]
-        frames = [f"{data_dir}/visual_frames/{split}/{cat}/{name}/{name}_{k}.png"
-                  for k in range(1, NUM_FRAMES + 1)]
-        masks = [f"{data_dir}/gt_masks/{split}/{cat}/{name}/{name}_{k}.png"
-                 for k in range(1, NUM_FRAMES + 1)]
+        frames = [
+            f"{data_dir}/visual_frames/{split}/{cat}/{name}/{name}_{k}.png"
+            for k in range(1, NUM_FRAMES + 1)
+        ]
+        masks = [
+            f"{data_dir}/gt_masks/{split}/{cat}/{name}/{name}_{k}.png"
+            for k in range(1, NUM_FRAMES + 1)
+        ]
         # S4 train clips carry a mask for frame 1 only.
         if split == "train":
             masks = [masks[0]] + [None] * (NUM_FRAMES - 1)
@@ -74,10 +95,12 @@ def _clip_paths(data_dir, subset, split, row):
     else:
         name, cat = row["video_id"], row.get("category", "") or "multi"
         # MS3 frames have no split level and an ".mp4_" infix.
-        frames = [f"{data_dir}/visual_frames/{name}/{name}.mp4_{k}.png"
-                  for k in range(1, NUM_FRAMES + 1)]
-        masks = [f"{data_dir}/gt_masks/{split}/{name}/{name}_{k}.png"
-                 for k in range(1, NUM_FRAMES + 1)]
+        frames = [
+            f"{data_dir}/visual_frames/{name}/{name}.mp4_{k}.png" for k in range(1, NUM_FRAMES + 1)
+        ]
+        masks = [
+            f"{data_dir}/gt_masks/{split}/{name}/{name}_{k}.png" for k in range(1, NUM_FRAMES + 1)
+        ]
         stem = f"{split}/{name}"
     pkl = f"{data_dir}/audio_log_mel/{stem}.pkl"
     wav = f"{data_dir}/audio_wav/{stem}.wav"

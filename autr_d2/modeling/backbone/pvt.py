@@ -4,7 +4,6 @@ import logging
 
 import timm
 import torch
-
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY, Backbone
 
@@ -27,8 +26,13 @@ class D2PVTv2(Backbone):
     def __init__(self, name="pvt_v2_b5", out_features=_NAMES, freeze=False, drop_path_rate=0.1):
         super().__init__()
         self.model_name = name
-        self.body = timm.create_model(name, pretrained=False, features_only=True,
-                                      out_indices=(0, 1, 2, 3), drop_path_rate=drop_path_rate)
+        self.body = timm.create_model(
+            name,
+            pretrained=False,
+            features_only=True,
+            out_indices=(0, 1, 2, 3),
+            drop_path_rate=drop_path_rate,
+        )
         info = self.body.feature_info
         self._out_features = list(out_features)
         self._out_feature_channels = {n: info[i]["num_chs"] for i, n in enumerate(_NAMES)}
@@ -43,8 +47,12 @@ class D2PVTv2(Backbone):
         return {n: f for n, f in zip(_NAMES, feats) if n in self._out_features}
 
     def output_shape(self):
-        return {n: ShapeSpec(channels=self._out_feature_channels[n],
-                             stride=self._out_feature_strides[n]) for n in self._out_features}
+        return {
+            n: ShapeSpec(
+                channels=self._out_feature_channels[n], stride=self._out_feature_strides[n]
+            )
+            for n in self._out_features
+        }
 
     @property
     def size_divisibility(self):
@@ -69,13 +77,16 @@ def load_pvt_weights(backbone, path):
     except Exception as e:  # a malformed file: say which one
         raise ValueError(f"{path}: not a PVT-v2 state dict ({e})") from e
     # features_only flattens module paths: "stages.0.x" -> "stages_0.x"; the head is unused.
-    state = {k.replace("stages.", "stages_", 1): v for k, v in state.items()
-             if not k.startswith("head.")}
+    state = {
+        k.replace("stages.", "stages_", 1): v for k, v in state.items() if not k.startswith("head.")
+    }
     own = body.state_dict()
     for k, v in state.items():
         if k in own and own[k].shape != v.shape:
-            raise ValueError(f"{path}: {k} has shape {tuple(v.shape)}, model expects "
-                             f"{tuple(own[k].shape)} (wrong PVT-v2 variant?)")
+            raise ValueError(
+                f"{path}: {k} has shape {tuple(v.shape)}, model expects "
+                f"{tuple(own[k].shape)} (wrong PVT-v2 variant?)"
+            )
     result = body.load_state_dict(state, strict=False)
     for what, keys in (("missing", result.missing_keys), ("unexpected", result.unexpected_keys)):
         if keys:

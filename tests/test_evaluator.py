@@ -1,0 +1,117 @@
+"""AVSEvaluator against a hand-computed case (empty ground truth, per-frame best thresholds)."""
+
+import numpy as np
+import pytest
+import torch
+from detectron2.data import DatasetCatalog
+from PIL import Image
+
+from autr_d2.evaluation import AVSEvaluator, frame_f_curve
+
+# Hand computation (4x4 frames, beta^2 = 0.3):
+#  A1: gt = 2x2 block; prob .9 on it, .6 on 2 more pixels -> J = 4/6
+#      F = 1.3*(2/3)/(0.3*2/3+1) = 0.722222 for thr <= .6, 1 for .6 < thr <= .9
+#  A2: empty gt, all-zero prediction -> J = 1, not used for F
+#  B1: gt = 1 px with prob .3, a wrong px with prob .7 -> J = 0
+#      F = 1.3*.5/(.15+1) = 0.565217 for thr <= .3, 0 above
+#  B2: empty gt, 4 px predicted .8 -> J = 12/16
+#  C1, C2: empty gt, empty prediction -> J = 1 each; a group of C alone has no F frame -> 0
+F_A, F_B = 0.722222222, 0.565217391
+M_J = (4 / 6 + 1 + 0 + 0.75 + 1 + 1) / 6
+
+
+def _frames():
+    a1g = np.zeros((4, 4))
+    a1g[:2, :2] = 1
+    a1p = a1g * 0.9
+    a1p[3, 0] = a1p[3, 1] = 0.6
+    b1g = np.zeros((4, 4))
+    b1g[3, 3] = 1
+    b1p = np.zeros((4, 4))
+    b1p[3, 3], b1p[0, 0] = 0.3, 0.7
+    b2p = np.zeros((4, 4))
+    b2p[1, :] = 0.8
+    z = np.zeros((4, 4))
+    return {"A": [(a1g, a1p), (z, z)], "B": [(b1g, b1p), (z, b2p)], "C": [(z, z), (z, z)]}
+
+
+@pytest.fixture
+def case(tmp_path):
+    inputs, outputs = [], []
+    for cid, frames in _frames().items():
+        paths, preds = [], []
+        for k, (g, p) in enumerate(frames):
+            path = str(tmp_path / "gt_masks" / "test" / cid / f"{cid}_{k + 1}.png")
+            (tmp_path / "gt_masks" / "test" / cid).mkdir(parents=True, exist_ok=True)
+            Image.fromarray((g * 255).astype(np.uint8)).save(path)
+            paths.append(path)
+            pt = torch.tensor(p, dtype=torch.float32)
+            preds.append({"sem_seg": torch.stack([1 - pt, pt])})
+        inputs.append(
+            {
+                "clip_id": cid,
+                "category": "cat" + cid,
+                "sem_seg_file_names": paths,
+                "file_names": paths,
+            }
+        )
+        outputs.append({"frames": preds})
+    name = f"avs_eval_case_{tmp_path.name}"
+    DatasetCatalog.register(name, lambda: [{"clip_id": c} for c in ("A", "B", "C")])
+    yield name, inputs, outputs, tmp_path
+    DatasetCatalog.remove(name)
+
+
+def _run(name, inputs, outputs, group, **kw):
+    ev = AVSEvaluator(name, distributed=False, f_group_size=group, **kw)
+    ev.reset()
+    for i, o in zip(inputs, outputs):
+        ev.process([i], [o])
+    return ev.evaluate()["avs"]
+
+
+def test_hand_computed_metrics(case):
+    name, inputs, outputs, _ = case
+    res = _run(name, inputs, outputs, group=4)
+    assert res["M_J"] == pytest.approx(100 * M_J, abs=1e-4)
+    assert res["M_F"] == pytest.approx(100 * (F_A + F_B) / 2, abs=1e-4)  # one group
+    assert res["M_F_per_frame"] == pytest.approx(100 * (1 + F_B) / 2, abs=1e-4)
+    assert res["frames"] == 6 and res["frames_F"] == 2 and res["clips"] == 3
+    assert res["M_J/catB"] == pytest.approx(100 * 0.75 / 2, abs=1e-4)
+    # groups of 2 clips: [A, B] and [C]; C has no frame with a mask and scores 0 (official code)
+    res2 = _run(name, inputs, outputs, group=2)
+    assert res2["M_F"] == pytest.approx(100 * (F_A + F_B) / 4, abs=1e-4)
+    res1 = _run(name, inputs, outputs, group=1)
+    assert res1["M_F"] == pytest.approx(100 * (1 + F_B + 0) / 3, abs=1e-4)
+
+
+def test_processing_order_does_not_change_groups(case):
+    name, inputs, outputs, _ = case
+    a = _run(name, inputs, outputs, group=2)
+    b = _run(name, inputs[::-1], outputs[::-1], group=2)
+    assert a == b
+
+
+def test_f_curve_matches_brute_force():
+    rng = np.random.default_rng(0)
+    prob = torch.tensor(rng.random((9, 7)))
+    gt = torch.tensor(rng.random((9, 7)) > 0.6)
+    curve = frame_f_curve(prob, gt)
+    thr = np.linspace(0, 1 - 1e-10, 255)
+    for k in (0, 50, 128, 254):
+        pred = prob.numpy() >= thr[k]
+        tp = (pred & gt.numpy()).sum()
+        prec, rec = tp / (pred.sum() + 1e-20), tp / (gt.numpy().sum() + 1e-20)
+        f = 1.3 * prec * rec / (0.3 * prec + rec) if prec + rec > 0 else 0.0
+        assert curve[k].item() == pytest.approx(f, abs=1e-9)
+    assert frame_f_curve(prob, torch.zeros(9, 7)) is None
+
+
+def test_wrong_size_prediction_is_an_error_and_masks_are_saved(case):
+    name, inputs, outputs, tmp = case
+    res = _run(name, inputs, outputs, group=4, output_dir=str(tmp / "out"), save_pred_masks=True)
+    saved = np.asarray(Image.open(tmp / "out" / "pred_masks" / "test" / "A" / "A_1.png"))
+    assert saved.max() == 255 and (saved == 255).sum() == 6 and res["frames"] == 6
+    bad = [{"frames": [{"sem_seg": torch.zeros(2, 5, 5)}] * 2}] + outputs[1:]
+    with pytest.raises(ValueError, match="A_1.png.*prediction"):
+        _run(name, inputs, bad, group=4)

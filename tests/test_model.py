@@ -1,0 +1,289 @@
+"""AuTR modules, matcher and criterion, the whole model, ablations, configs, weight loading."""
+
+import glob
+import os
+import pickle
+
+import pytest
+import torch
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.modeling import build_model
+from detectron2.utils.events import EventStorage
+
+from autr_d2.engine import setup_cfg
+from autr_d2.modeling.audio_encoder import VGGish, load_vggish_weights
+from autr_d2.modeling.av_encoder import AudioVisualEncoder
+from autr_d2.modeling.backbone import D2PVTv2, load_pvt_weights
+from autr_d2.modeling.criterion import AVSCriterion, dice_loss
+from autr_d2.modeling.mask_head import DotMaskHead, DynamicMaskHead
+from autr_d2.modeling.matcher import HungarianMatcher
+from autr_d2.modeling.pixel_decoder import FPNPixelDecoder
+from autr_d2.modeling.query_decoder import AudioQueryDecoder
+
+from .conftest import random_clip, tiny_cfg
+
+CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
+
+
+# ----------------------------------------------------------------------------- modules
+def test_vggish_shapes_and_reference_flatten_order():
+    m = VGGish()
+    assert m(torch.randn(3, 1, 96, 64)).shape == (3, 128)
+    assert sum(p.numel() for p in m.parameters()) == 72141184  # the released VGGish size
+    small = VGGish(width_mult=0.25, fc_dim=64, embed_dim=32)
+    assert small(torch.randn(2, 1, 96, 64)).shape == (2, 32)
+
+
+def test_av_encoder_pixel_decoder_query_decoder_mask_heads_shapes():
+    bt, t = 4, 2
+    chans = {"res2": 16, "res3": 24, "res4": 32, "res5": 40}
+    sizes = {"res2": (15, 19), "res3": (8, 10), "res4": (4, 5), "res5": (2, 3)}
+    feats = {n: torch.randn(bt, c, *sizes[n]) for n, c in chans.items()}
+    enc = AudioVisualEncoder(chans, ["res4", "res5"], 32, 4, 64, 2, 0.0, t)
+    fused = enc(feats, torch.randn(bt // t, t, 32), t)
+    assert {n: tuple(v.shape) for n, v in fused.items()} == {n: (bt, 32, *sizes[n]) for n in chans}
+    vis_only = AudioVisualEncoder(chans, ["res4", "res5"], 32, 4, 64, 1, 0.0, t, use_audio=False)
+    assert vis_only(feats, None, t)["res5"].shape == (bt, 32, 2, 3)
+
+    mask_feats, refined = FPNPixelDecoder(list(chans), 32, 8)(fused)
+    assert mask_feats.shape == (bt, 8, 15, 19)
+    dec = AudioQueryDecoder(32, 4, 64, 3, 0.0, 5, 3, "audio")
+    outs, attn = dec(
+        [refined["res5"], refined["res4"], refined["res3"]],
+        torch.randn(bt, 32),
+        return_attention=True,
+    )
+    assert len(outs) == 3 and outs[-1].shape == (bt, 5, 32)
+    w, hw = attn
+    assert w.shape == (bt, 5, 8 * 10) and hw == (8, 10)  # layer 3 attends level 2 (res3)
+    assert torch.allclose(w.sum(-1), torch.ones(bt, 5), atol=1e-5)
+    for head in (DynamicMaskHead(32, 8, 8, 3), DotMaskHead(32, 8)):
+        assert head(outs[-1], mask_feats).shape == (bt, 5, 15, 19)
+
+
+def test_audio_queries_depend_on_audio_learned_do_not():
+    mem = [torch.randn(2, 32, 3, 3)]
+    a, b = torch.randn(2, 32), torch.randn(2, 32)
+    audio_dec = AudioQueryDecoder(32, 4, 64, 1, 0.0, 3, 1, "audio").eval()
+    assert not torch.allclose(audio_dec(mem, a)[0][-1], audio_dec(mem, b)[0][-1])
+    learned = AudioQueryDecoder(32, 4, 64, 1, 0.0, 3, 1, "learned").eval()
+    assert torch.allclose(learned(mem, a)[0][-1], learned(mem, b)[0][-1])
+
+
+# ----------------------------------------------------------------------------- matcher, losses
+def test_matcher_recovers_known_permutation():
+    torch.manual_seed(1)
+    targets = (torch.rand(3, 12, 12) > 0.5).float()
+    perm = torch.tensor([2, 0, 1])  # query q predicts target perm[q]
+    logits = torch.full((3, 12, 12), -8.0)
+    logits[:] = targets[perm] * 16 - 8
+    ((qi, ti),) = HungarianMatcher()(torch.zeros(1, 3), logits[None], [targets])
+    assert dict(zip(qi.tolist(), ti.tolist())) == {0: 2, 1: 0, 2: 1}
+
+
+def test_matcher_single_target_picks_the_right_query_and_handles_empty():
+    tgt = torch.zeros(1, 8, 8)
+    tgt[0, 2:6, 2:6] = 1
+    logits = torch.full((1, 4, 8, 8), -6.0)
+    logits[0, 3] = tgt[0] * 12 - 6
+    res = HungarianMatcher()(torch.zeros(2, 4), torch.cat([logits, logits]), [tgt, tgt[:0]])
+    assert res[0][0].tolist() == [3] and res[1][0].numel() == 0
+
+
+def test_perfect_prediction_has_near_zero_dice():
+    tgt = (torch.rand(2, 100) > 0.5).float()
+    assert dice_loss(tgt * 40 - 20, tgt).max() < 1e-3
+    assert dice_loss(-tgt * 40 + 20, tgt).min() > 0.9
+
+
+def _criterion():
+    w = {"loss_mask": 1.0, "loss_dice": 1.0, "loss_sound": 1.0}
+    return AVSCriterion(HungarianMatcher(), w)
+
+
+def test_criterion_empty_target_finite_and_pushes_scores_down():
+    gt = torch.zeros(2, 16, 16, dtype=torch.uint8)
+    sound = torch.zeros(2, 3, requires_grad=True)
+    masks = torch.randn(2, 3, 4, 4, requires_grad=True)
+    losses = _criterion()({"sound": sound, "masks": masks}, gt, torch.tensor([True, True]))
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses["loss_mask"] == 0 and losses["loss_dice"] == 0
+    sum(losses.values()).backward()
+    assert (sound.grad > 0).all()  # gradient descent lowers every score
+
+
+def test_criterion_unannotated_frames_contribute_nothing():
+    gt = torch.zeros(2, 16, 16, dtype=torch.uint8)
+    gt[1, 4:12, 4:12] = 1
+    sound = torch.zeros(2, 3, requires_grad=True)
+    masks = torch.randn(2, 3, 4, 4, requires_grad=True)
+    losses = _criterion()({"sound": sound, "masks": masks}, gt, torch.tensor([True, False]))
+    sum(losses.values()).backward()
+    assert sound.grad[1].abs().sum() == 0 and masks.grad[1].abs().sum() == 0
+    assert losses["loss_mask"] == 0  # the only mask is on the unannotated frame
+
+
+# ----------------------------------------------------------------------------- whole model
+@pytest.mark.parametrize("size", [(64, 64), (61, 75)])
+def test_model_train_and_eval_shapes_on_odd_sizes(size):
+    model = build_model(tiny_cfg("MODEL.AUTR.TEST.RETURN_ATTENTION", True))
+    batch = [random_clip(*size), random_clip(*size, annotated=(1, 0, 0, 0, 0))]
+    with EventStorage():
+        losses = model(batch)
+    assert {"loss_mask", "loss_dice", "loss_sound", "loss_mask_0"} <= set(losses)
+    sum(losses.values()).backward()
+    model.eval()
+    with torch.no_grad():
+        out = model([dict(random_clip(*size), height=100, width=120)])
+    assert len(out[0]["frames"]) == 5
+    p = out[0]["frames"][0]["sem_seg"]
+    assert p.shape == (2, 100, 120) and torch.allclose(p.sum(0), torch.ones(100, 120))
+    assert out[0]["sound_scores"].shape == (5, 5)
+    assert out[0]["attention"].shape[:2] == (5, 5)
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        ("MODEL.AUTR.QUERY_INIT", "learned"),
+        ("MODEL.AUTR.MASK_HEAD", "dot"),
+        ("MODEL.AUDIO.ENABLED", False),
+        ("MODEL.AUTR.TEST.MULTI_SOURCE", True),
+    ],
+)
+def test_ablation_switches_build_and_run(opts):
+    model = build_model(tiny_cfg(*opts))
+    if opts[0] == "MODEL.AUDIO.ENABLED":
+        assert model.audio_encoder is None
+    with EventStorage():
+        loss = sum(model([random_clip()]).values())
+    loss.backward()
+    model.eval()
+    with torch.no_grad():
+        assert model([random_clip()])[0]["frames"][4]["sem_seg"].shape == (2, 64, 64)
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_gradients_reach_audio_encoder_unless_frozen(freeze):
+    model = build_model(tiny_cfg("MODEL.AUDIO.FREEZE", freeze))
+    with EventStorage():
+        sum(model([random_clip()]).values()).backward()
+    grads = [p.grad for p in model.audio_encoder.parameters()]
+    if freeze:
+        assert all(g is None for g in grads)
+        assert not any(p.requires_grad for p in model.audio_encoder.parameters())
+    else:
+        assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_tiny_model_overfits_one_clip():
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1))
+    clip = random_clip()
+    clip["masks"] = torch.zeros(5, 64, 64, dtype=torch.uint8)
+    clip["masks"][:, 16:40, 20:48] = 1
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    first = None
+    with EventStorage():
+        for _ in range(60):
+            loss = sum(model([clip]).values())
+            first = first if first is not None else loss.item()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert loss.item() < first / 2
+    model.eval()
+    with torch.no_grad():
+        prob = model([clip])[0]["frames"][0]["sem_seg"][1]
+    pred, gt = prob > 0.5, clip["masks"][0].bool()
+    assert (pred & gt).sum() / (pred | gt).sum() > 0.8
+
+
+def test_checkpoint_roundtrip(tmp_path):
+    model = build_model(tiny_cfg())
+    DetectionCheckpointer(model, save_dir=str(tmp_path)).save("m")
+    other = build_model(tiny_cfg("SEED", 123))
+    DetectionCheckpointer(other).load(str(tmp_path / "m.pth"))
+    for (k, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(f"{CONFIGS}/**/*.yaml", recursive=True)))
+def test_every_config_merges_and_builds(path):
+    opts = [
+        "MODEL.WEIGHTS",
+        "",
+        "MODEL.AUDIO.WEIGHTS",
+        "",
+        "MODEL.PVT.WEIGHTS",
+        "",
+        "MODEL.DEVICE",
+        "cpu",
+    ]
+    cfg = setup_cfg(path, opts)
+    if "pvtv2_b5" in path:  # building b5 (82M params) is slow; b0 exercises the same wrapper
+        cfg.defrost()
+        cfg.MODEL.PVT.NAME = "pvt_v2_b0"
+    model = build_model(cfg)
+    assert type(model).__name__ == "AuTR"
+
+
+# ----------------------------------------------------------------------------- weights
+def test_vggish_weights_load_and_report(tmp_path):
+    src = VGGish()
+    path = str(tmp_path / "vggish.pth")
+    state = src.state_dict()
+    state.pop("embeddings.4.bias")
+    state["extra.weight"] = torch.zeros(1)
+    torch.save(state, path)
+    dst = VGGish()
+    missing, unexpected = load_vggish_weights(dst, path)
+    assert missing == ["embeddings.4.bias"] and unexpected == ["extra.weight"]
+    assert torch.equal(dst.features[0].weight, src.features[0].weight)
+    with pytest.raises(ValueError, match="WIDTH_MULT"):
+        load_vggish_weights(VGGish(width_mult=0.5), path)
+
+
+def test_pvt_weights_load_timm_and_official_layouts(tmp_path):
+    import timm
+
+    full = timm.create_model("pvt_v2_b0", pretrained=False)
+    path = str(tmp_path / "pvt.pth")
+    torch.save(full.state_dict(), path)
+    bb = D2PVTv2("pvt_v2_b0")
+    missing, unexpected = load_pvt_weights(bb, path)
+    assert missing == [] and unexpected == []
+    w = bb.body.state_dict()["stages_1.blocks.0.attn.q.weight"]
+    assert torch.equal(w, full.state_dict()["stages.1.blocks.0.attn.q.weight"])
+    # the official release names blocks "block1.0..." and stems "patch_embed1..."
+    official = {
+        k.replace("stages.0.blocks.", "block1.").replace("patch_embed.", "patch_embed1."): v
+        for k, v in full.state_dict().items()
+    }
+    torch.save(official, path)
+    assert load_pvt_weights(D2PVTv2("pvt_v2_b0"), path)[0] == []
+    res5 = bb.output_shape()["res5"]
+    assert (res5.channels, res5.stride) == (256, 32)
+
+
+def test_resnet50_conversion_loads_into_d2(tmp_path):
+    import torchvision
+
+    from tools import convert_pretrained
+
+    src = str(tmp_path / "r50.pth")
+    dst = str(tmp_path / "r50.pkl")
+    tv = torchvision.models.resnet50()
+    torch.save(tv.state_dict(), src)
+    assert convert_pretrained.main(["resnet50", src, dst]) == 0
+    with pytest.raises(SystemExit, match="exists"):
+        convert_pretrained.main(["resnet50", src, dst])
+    cfg = setup_cfg(
+        f"{CONFIGS}/avsbench/s4/autr_R50.yaml",
+        ["MODEL.WEIGHTS", dst, "MODEL.AUDIO.WEIGHTS", "", "MODEL.DEVICE", "cpu"],
+    )
+    model = build_model(cfg)
+    DetectionCheckpointer(model).load(dst)
+    assert torch.equal(model.backbone.res3[0].conv2.weight, tv.layer2[0].conv2.weight)
+    assert torch.equal(model.backbone.stem.conv1.weight, tv.conv1.weight)
+    assert pickle.load(open(dst, "rb"))["__author__"] == "torchvision"
