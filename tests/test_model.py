@@ -287,3 +287,21 @@ def test_resnet50_conversion_loads_into_d2(tmp_path):
     assert torch.equal(model.backbone.res3[0].conv2.weight, tv.layer2[0].conv2.weight)
     assert torch.equal(model.backbone.stem.conv1.weight, tv.conv1.weight)
     assert pickle.load(open(dst, "rb"))["__author__"] == "torchvision"
+
+
+def test_flops_tool_counts_every_component():
+    from tools import flops
+
+    params, total, by_module = flops.count(tiny_cfg())
+    assert params > 0 and total > 0
+    for part in ("backbone", "audio_encoder", "av_encoder", "pixel_decoder", "query_decoder"):
+        assert by_module[part] > 0, part
+    # attention itself is counted (fvcore alone skips scaled_dot_product_attention)
+    from fvcore.nn import FlopCountAnalysis
+
+    from autr_d2.modeling.layers import Attention
+
+    x = torch.randn(1, 10, 16)
+    fca = FlopCountAnalysis(Attention(16, 2), (x, x, x))
+    fca.set_op_handle("aten::scaled_dot_product_attention", flops.sdpa_flop)
+    assert fca.total() == 4 * 10 * 16 * 16 + 2 * 10 * 10 * 16  # 4 projections + QK^T + AV
