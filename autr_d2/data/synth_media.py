@@ -12,6 +12,7 @@ Every asset carries a ``pool``: "train" (compositions for train/val/test) or "un
 training: used only by ``test_unseen``). Open-set categories never appear in train/val/test.
 """
 
+import functools
 import glob
 import hashlib
 import logging
@@ -172,12 +173,18 @@ def _load_sound(path):
     return (x / (np.abs(x).max() + 1e-9)).astype(np.float32)
 
 
-def _render_gm(program, rng, n_clips, seconds=4.0):
-    """Short melodies (or drum patterns) of one GM program, 16 kHz mono float32."""
+@functools.lru_cache(maxsize=1)
+def _soundfont_synth():
+    """One synthesiser with FluidR3 loaded (148 MB): loading it per program cost seconds."""
     import tinysoundfont
 
     synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE, gain=-3)
-    sfid = synth.sfload(SOUNDFONT)
+    return synth, synth.sfload(SOUNDFONT)
+
+
+def _render_gm(program, rng, n_clips, seconds=4.0):
+    """Short melodies (or drum patterns) of one GM program, 16 kHz mono float32."""
+    synth, sfid = _soundfont_synth()
     is_drums = program == "drums"
     synth.program_select(
         0, sfid, 128 if is_drums else 0, 0 if is_drums else program, is_drums=is_drums
