@@ -24,6 +24,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .audio import waveform_to_log_mel
+from .datasets.avsbench import clip_paths, csv_path, data_dir
 from .synth_media import SAMPLE_RATE, build_asset_bank
 
 __all__ = ["SynthConfig", "generate_avs_synth", "compose_clip", "DEFAULT_SIZES", "SPLITS"]
@@ -212,22 +213,6 @@ def compose_clip(bank, subset, split, rng, cfg=None):
 
 
 # ------------------------------------------------------------------------------ writing
-def _paths(root, subset, split, category, name):
-    if subset == "s4":
-        d = f"{root}/Single-source/s4_data"
-        rel = f"{split}/{category}/{name}"
-        frames = [f"{d}/visual_frames/{rel}/{name}_{k}.png" for k in range(1, T_FRAMES + 1)]
-        masks = [f"{d}/gt_masks/{rel}/{name}_{k}.png" for k in range(1, T_FRAMES + 1)]
-        if split == "train":
-            masks = masks[:1]  # AVSBench S4 train has the first frame's mask only
-    else:
-        d = f"{root}/Multi-sources/ms3_data"
-        rel = f"{split}/{name}"
-        frames = [f"{d}/visual_frames/{name}/{name}.mp4_{k}.png" for k in range(1, T_FRAMES + 1)]
-        masks = [f"{d}/gt_masks/{rel}/{name}_{k}.png" for k in range(1, T_FRAMES + 1)]
-    return frames, masks, f"{d}/audio_wav/{rel}.wav", f"{d}/audio_log_mel/{rel}.pkl"
-
-
 def _atomic(path, write):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp{os.path.splitext(path)[1]}"
@@ -236,7 +221,8 @@ def _atomic(path, write):
 
 
 def _write_clip(clip, root, subset, split, name, category):
-    frames, masks, wav, pkl = _paths(root, subset, split, category, name)
+    frames, masks, pkl, wav = clip_paths(root, subset, split, name, category)
+    masks = [m for m in masks if m]  # S4 train: frame 1 only, as in AVSBench
     if all(os.path.isfile(p) for p in frames + masks + [wav, pkl]):
         return  # written by an earlier (interrupted) run: same seed, same content
     for t, p in enumerate(frames):
@@ -332,22 +318,17 @@ def generate_avs_synth(
             infos_all += infos
         if not rows:
             continue
-        data_dir = (
-            f"{work}/{'Single-source/s4_data' if subset == 's4' else 'Multi-sources/ms3_data'}"
-        )
-        with open(f"{data_dir}/clip_info.jsonl", "w") as f:
+        with open(f"{data_dir(work, subset)}/clip_info.jsonl", "w") as f:
             for info in infos_all:
                 f.write(json.dumps(info) + "\n")
         if subset == "s4":
-            csv_path = f"{work}/Single-source/s4_meta_data.csv"
             header, body = (
                 ["name", "start", "category", "split"],
                 [(n, 0, c, s) for n, c, s in rows],
             )
         else:
-            csv_path = f"{work}/Multi-sources/ms3_meta_data.csv"
             header, body = ["video_id", "split"], [(n, s) for n, _, s in rows]
-        with open(csv_path, "w", newline="") as f:
+        with open(csv_path(work, subset), "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(header)
             w.writerows(body)
@@ -361,8 +342,7 @@ def generate_avs_synth(
 
 def categories_of(root, subset):
     """Sounding categories listed in a generated tree (used for metadata)."""
-    path = f"{root}/{'Single-source/s4_data' if subset == 's4' else 'Multi-sources/ms3_data'}"
-    path += "/clip_info.jsonl"
+    path = f"{data_dir(root, subset)}/clip_info.jsonl"
     if not os.path.isfile(path):
         return []
     with open(path) as f:

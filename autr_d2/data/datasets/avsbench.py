@@ -76,35 +76,36 @@ def _read_csv(path):
     return rows
 
 
-def _clip_paths(data_dir, subset, split, row):
-    """Frame, mask and audio paths of one CSV row, following AVSBench's naming quirks."""
+def data_dir(root, subset):
+    """``<root>/Single-source/s4_data`` or ``<root>/Multi-sources/ms3_data``."""
+    return os.path.join(root, _LAYOUT[subset]["data"])
+
+
+def csv_path(root, subset):
+    return os.path.join(root, _LAYOUT[subset]["csv"])
+
+
+def clip_paths(root, subset, split, name, category=None):
+    """Frame, mask, .pkl and .wav paths of one clip, following AVSBench's naming quirks.
+
+    Returns ``(frames, masks, pkl, wav)``; ``masks`` holds None where AVSBench has no mask (S4
+    train frames 2-5). The generator writes with this function and the loader reads with it.
+    """
+    d = data_dir(root, subset)
+    ks = range(1, NUM_FRAMES + 1)
     if subset == "s4":
-        name, cat = row["name"], row["category"]
-        frames = [
-            f"{data_dir}/visual_frames/{split}/{cat}/{name}/{name}_{k}.png"
-            for k in range(1, NUM_FRAMES + 1)
-        ]
-        masks = [
-            f"{data_dir}/gt_masks/{split}/{cat}/{name}/{name}_{k}.png"
-            for k in range(1, NUM_FRAMES + 1)
-        ]
+        stem = f"{split}/{category}/{name}"
+        frames = [f"{d}/visual_frames/{stem}/{name}_{k}.png" for k in ks]
+        masks = [f"{d}/gt_masks/{stem}/{name}_{k}.png" for k in ks]
         # S4 train clips carry a mask for frame 1 only.
         if split == "train":
             masks = [masks[0]] + [None] * (NUM_FRAMES - 1)
-        stem = f"{split}/{cat}/{name}"
     else:
-        name, cat = row["video_id"], row.get("category", "") or "multi"
-        # MS3 frames have no split level and an ".mp4_" infix.
-        frames = [
-            f"{data_dir}/visual_frames/{name}/{name}.mp4_{k}.png" for k in range(1, NUM_FRAMES + 1)
-        ]
-        masks = [
-            f"{data_dir}/gt_masks/{split}/{name}/{name}_{k}.png" for k in range(1, NUM_FRAMES + 1)
-        ]
         stem = f"{split}/{name}"
-    pkl = f"{data_dir}/audio_log_mel/{stem}.pkl"
-    wav = f"{data_dir}/audio_wav/{stem}.wav"
-    return name, cat, frames, masks, pkl, wav
+        # MS3 frames have no split level and an ".mp4_" infix.
+        frames = [f"{d}/visual_frames/{name}/{name}.mp4_{k}.png" for k in ks]
+        masks = [f"{d}/gt_masks/{stem}/{name}_{k}.png" for k in ks]
+    return frames, masks, f"{d}/audio_log_mel/{stem}.pkl", f"{d}/audio_wav/{stem}.wav"
 
 
 def load_avs_clips(root, subset, split, check_files=True):
@@ -121,11 +122,10 @@ def load_avs_clips(root, subset, split, check_files=True):
     """
     if subset not in _LAYOUT:
         raise ValueError(f"subset must be one of {sorted(_LAYOUT)}, got {subset!r}")
-    csv_path = os.path.join(root, _LAYOUT[subset]["csv"])
-    data_dir = os.path.join(root, _LAYOUT[subset]["data"])
-    rows = _read_csv(csv_path)
+    csv_file = csv_path(root, subset)
+    rows = _read_csv(csv_file)
     # Optional per-clip extras (AVS-Synth writes them; AVSBench has none).
-    extras_path = os.path.join(data_dir, "clip_info.jsonl")
+    extras_path = os.path.join(data_dir(root, subset), "clip_info.jsonl")
     extras = {}
     if os.path.isfile(extras_path):
         with open(extras_path) as f:
@@ -135,13 +135,17 @@ def load_avs_clips(root, subset, split, check_files=True):
     for line_no, row in enumerate(rows, start=2):
         if row.get("split") != split:
             continue
-        name, cat, frames, masks, pkl, wav = _clip_paths(data_dir, subset, split, row)
+        if subset == "s4":
+            name, cat = row["name"], row["category"]
+        else:
+            name, cat = row["video_id"], row.get("category", "") or "multi"
+        frames, masks, pkl, wav = clip_paths(root, subset, split, name, cat)
         audio = pkl if os.path.isfile(pkl) else wav
         if check_files:
             for path in frames + [m for m in masks if m] + [audio]:
                 if not os.path.isfile(path):
                     raise DatasetLayoutError(
-                        f"{csv_path} line {line_no} (clip {name!r}, split {split!r}) points to a "
+                        f"{csv_file} line {line_no} (clip {name!r}, split {split!r}) points to a "
                         f"missing file: {path} ({HELP})"
                     )
         record = {
@@ -159,7 +163,7 @@ def load_avs_clips(root, subset, split, check_files=True):
             record["info"] = extras[name]
         dicts.append(record)
     if not dicts:
-        raise DatasetLayoutError(f"{csv_path}: no clip has split {split!r} ({HELP})")
+        raise DatasetLayoutError(f"{csv_file}: no clip has split {split!r} ({HELP})")
     return dicts
 
 
