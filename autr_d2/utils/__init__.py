@@ -1,0 +1,1 @@
+"""Pictures (visualizer) and video input/output (video_io) for the visualize and demo tools."""

@@ -1,0 +1,113 @@
+#!/usr/bin/env python
+"""Pictures of AuTR's predictions on clips of a registered split.
+
+With a model (MODEL.WEIGHTS), per clip: ``<clip>_strip.png`` (frames | ground truth | prediction
+with the sound score), ``<clip>_attention.png`` (the audio queries' cross-attention, one row per
+query) and ``<clip>_overlay.gif``. Without a model, ``--pred-dir`` shows masks that the evaluator
+saved (TEST.AVS.SAVE_PRED_MASKS) instead.
+
+python tools/visualize.py --config-file configs/avs_synth/s4_autr_R18.yaml \
+    --dataset avs_synth_s4_test --num-clips 4 --output vis/ MODEL.WEIGHTS output/.../model_final.pth
+python tools/visualize.py --dataset avs_synth_s4_test --pred-dir output/.../inference/pred_masks \
+    --output vis/
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+from detectron2.data import DatasetCatalog
+from detectron2.data import detection_utils as utils
+from detectron2.utils.logger import setup_logger
+from PIL import Image
+
+import autr_d2  # noqa: F401  (registers datasets and the model)
+from autr_d2.data.audio import load_log_mel
+from autr_d2.data.clip_mapper import read_mask
+from autr_d2.engine import setup_cfg
+from autr_d2.utils.visualizer import attention_grid, clip_strip, overlay_mask, save_gif
+
+
+def get_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config-file", default="", help="model config (needed with MODEL.WEIGHTS)")
+    p.add_argument("--dataset", required=True, help="a registered split, e.g. avs_synth_s4_test")
+    p.add_argument("--clips", nargs="*", default=[], help="clip ids (default: the first ones)")
+    p.add_argument("--num-clips", type=int, default=4, help="how many clips when --clips is empty")
+    p.add_argument("--pred-dir", default="", help="saved pred_masks folder instead of a model")
+    p.add_argument("--output", required=True, help="folder for the pictures")
+    p.add_argument("--overwrite", action="store_true", help="allow writing into a used folder")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
+    return p
+
+
+def choose_clips(dicts, clips, num):
+    if not clips:
+        return dicts[:num]
+    by_id = {d["clip_id"]: d for d in dicts}
+    missing = [c for c in clips if c not in by_id]
+    if missing:
+        raise SystemExit(f"clips not in the split: {missing}")
+    return [by_id[c] for c in clips]
+
+
+def read_saved_masks(pred_dir, d):
+    """Masks written by AVSEvaluator(save_pred_masks=True), which mirrors gt_masks' layout."""
+    out = []
+    for k, gt in enumerate(d["sem_seg_file_names"]):
+        if gt and f"gt_masks{os.sep}" in gt:
+            path = os.path.join(pred_dir, gt.split(f"gt_masks{os.sep}", 1)[-1])
+        else:
+            path = os.path.join(pred_dir, d["clip_id"], f"{d['clip_id']}_{k + 1}.png")
+        if not os.path.isfile(path):
+            raise SystemExit(f"{path}: no saved prediction for clip {d['clip_id']} frame {k + 1}")
+        out.append(read_mask(path).astype(bool))
+    return np.stack(out)
+
+
+def main(args):
+    if not args.pred_dir and not args.config_file:
+        raise SystemExit("give --config-file (and MODEL.WEIGHTS) or --pred-dir")
+    if os.path.isdir(args.output) and os.listdir(args.output) and not args.overwrite:
+        raise SystemExit(f"{args.output} is not empty; pass --overwrite or choose another folder")
+    os.makedirs(args.output, exist_ok=True)
+    predictor = None
+    if not args.pred_dir:
+        from autr_d2.predictor import AuTRPredictor
+
+        cfg = setup_cfg(args.config_file, args.opts, freeze=False)
+        cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = True
+        cfg.freeze()
+        predictor = AuTRPredictor(cfg)
+    written = []
+    for d in choose_clips(DatasetCatalog.get(args.dataset), args.clips, args.num_clips):
+        frames = np.stack([utils.read_image(f, format="RGB") for f in d["file_names"]])
+        gts = [read_mask(m).astype(bool) if m else None for m in d["sem_seg_file_names"]]
+        cid = d["clip_id"]
+        if predictor is None:
+            preds, scores = read_saved_masks(args.pred_dir, d), None
+        else:
+            out = predictor(list(frames), load_log_mel(d["audio_file"], len(frames)))
+            preds = np.stack([(f["sem_seg"][1] > 0.5).numpy() for f in out["frames"]])
+            scores = out["sound_scores"].max(1).values.numpy()
+            attn = attention_grid(frames, out["attention"].numpy(), out["sound_scores"].numpy())
+            Image.fromarray(attn).save(p := os.path.join(args.output, f"{cid}_attention.png"))
+            written.append(p)
+        strip = clip_strip(frames, preds, gts, scores)
+        Image.fromarray(strip).save(p := os.path.join(args.output, f"{cid}_strip.png"))
+        written.append(p)
+        gif = [
+            overlay_mask(f, m, text=None if scores is None else f"sound {s:.2f}")
+            for f, m, s in zip(frames, preds, scores if scores is not None else [0] * len(preds))
+        ]
+        save_gif(gif, p := os.path.join(args.output, f"{cid}_overlay.gif"))
+        written.append(p)
+    print(f"wrote {len(written)} files to {args.output}")
+    return written
+
+
+if __name__ == "__main__":
+    setup_logger(name="autr_d2")
+    main(get_parser().parse_args())
+    sys.exit(0)
