@@ -27,6 +27,13 @@ def main(argv=None):
         help="real = Debian media (make media); procedural = shapes + tones",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    p.add_argument(
+        "--s4-train-masks",
+        choices=["all", "first"],
+        default="all",
+        help="S4 train masks: all 5 frames (default; from-scratch training needs the supervision) "
+        "or only frame 1 (AVSBench's semi-supervised protocol)",
+    )
     for subset in ("s4", "ms3"):
         for split in SPLITS:
             p.add_argument(
@@ -42,7 +49,7 @@ def main(argv=None):
         args.root,
         subsets,
         sizes,
-        SynthConfig(seed=args.seed, media=args.media),
+        SynthConfig(seed=args.seed, media=args.media, s4_train_masks=args.s4_train_masks),
         overwrite=args.overwrite,
     )
     print(json.dumps(stats, indent=1))

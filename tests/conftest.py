@@ -15,11 +15,11 @@ TINY_SIZES = {
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory):
-    """A tiny AVS-Synth tree (procedural media) in AVSBench's exact layout."""
+    """A tiny AVS-Synth tree (procedural media) in AVSBench's exact layout, with AVSBench's S4
+    protocol (train masks for frame 1 only)."""
     root = str(tmp_path_factory.mktemp("data") / "avs_synth")
-    generate_avs_synth(
-        root, ("s4", "ms3"), TINY_SIZES, SynthConfig(seed=3, media="procedural"), progress=False
-    )
+    cfg = SynthConfig(seed=3, media="procedural", s4_train_masks="first")
+    generate_avs_synth(root, ("s4", "ms3"), TINY_SIZES, cfg, progress=False)
     return root
 
 

@@ -33,6 +33,18 @@ def test_s4_loader_layout_and_first_frame_masks(synth_root):
     assert all(m is not None for m in test[0]["sem_seg_file_names"])
 
 
+def test_s4_train_masks_of_later_frames_are_used_when_written(tmp_path):
+    """AVS-Synth's default writes all 5 S4 train masks; the loader uses whichever exist."""
+    root = str(tmp_path / "avs_synth")
+    sizes = {"s4": {"train": 2}}
+    generate_avs_synth(root, ("s4",), sizes, SynthConfig(media="procedural"), progress=False)
+    d = load_avs_clips(root, "s4", "train")[0]
+    assert all(m and os.path.isfile(m) for m in d["sem_seg_file_names"])
+    os.remove(d["sem_seg_file_names"][3])
+    d = load_avs_clips(root, "s4", "train")[0]
+    assert d["sem_seg_file_names"][3] is None and d["sem_seg_file_names"][4] is not None
+
+
 def test_ms3_loader_naming_quirks(synth_root):
     clips = load_avs_clips(synth_root, "ms3", "train")
     name = clips[0]["clip_id"]

@@ -24,7 +24,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .audio import waveform_to_log_mel
-from .datasets.avsbench import clip_paths, csv_path, data_dir
+from .datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .synth_media import SAMPLE_RATE, build_asset_bank
 
 __all__ = ["SynthConfig", "generate_avs_synth", "compose_clip", "DEFAULT_SIZES", "SPLITS"]
@@ -44,12 +44,16 @@ class SynthConfig:
     media: str = "auto"  # real | procedural | auto
     min_distractors: int = 1
     max_distractors: int = 3
+    # S4 train: "all" writes the masks of frames 2-5 too (the loader uses masks that exist);
+    # "first" writes frame 1 only, exactly AVSBench's semi-supervised S4 protocol.
+    s4_train_masks: str = "all"
 
 
 @dataclass
 class Clip:
     frames: np.ndarray  # [T, 224, 224, 3] uint8
     masks: np.ndarray  # [T, 224, 224] uint8 {0,1}
+    instances: np.ndarray  # [T, 224, 224] uint8: 0 background, k = info["objects"][k - 1]
     audio: np.ndarray  # [5 * 16000] float32
     info: dict
 
@@ -209,7 +213,7 @@ def compose_clip(bank, subset, split, rng, cfg=None):
         "num_distractors": n_dist,
         "sounding_categories": sorted({o["category"] for o in objs if o["sounding"]}),
     }
-    return Clip(frames, masks, audio, info)
+    return Clip(frames, masks, (owner + 1).astype(np.uint8), audio, info)
 
 
 # ------------------------------------------------------------------------------ writing
@@ -220,11 +224,14 @@ def _atomic(path, write):
     os.replace(tmp, path)  # a killed run leaves a .tmp file, never a truncated target
 
 
-def _write_clip(clip, root, subset, split, name, category):
-    frames, masks, pkl, wav = clip_paths(root, subset, split, name, category)
-    masks = [m for m in masks if m]  # S4 train: frame 1 only, as in AVSBench
-    if all(os.path.isfile(p) for p in frames + masks + [wav, pkl]):
+def _write_clip(clip, root, subset, split, name, category, all_masks=True):
+    frames, masks, pkl, wav = clip_paths(root, subset, split, name, category, all_masks)
+    masks = [m for m in masks if m]  # S4 train with all_masks=False: frame 1, as in AVSBench
+    instances = instance_map_paths(root, subset, split, name, category)
+    if all(os.path.isfile(p) for p in frames + masks + instances + [wav, pkl]):
         return  # written by an earlier (interrupted) run: same seed, same content
+    for t, p in enumerate(instances):
+        _atomic(p, lambda f, t=t: Image.fromarray(clip.instances[t]).save(f, compress_level=1))
     for t, p in enumerate(frames):
         _atomic(p, lambda f, t=t: Image.fromarray(clip.frames[t]).save(f, compress_level=1))
     for t, p in enumerate(masks):
@@ -290,6 +297,10 @@ def generate_avs_synth(
     bank = build_asset_bank(cfg.media, cfg.seed)
     print(bank.summary())
     stats = {"media": bank.kind, "seed": cfg.seed}
+    if cfg.s4_train_masks not in ("all", "first"):
+        raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
+    dense = cfg.s4_train_masks == "all"
+    stats["s4_train_masks"] = cfg.s4_train_masks
     for subset in subsets:
         rows, infos_all = [], []
         samples = []
@@ -303,7 +314,7 @@ def generate_avs_synth(
                 clip = compose_clip(bank, subset, split, _rng(cfg.seed, subset, split, i), cfg)
                 name = f"{subset}_{split}_{i:05d}"
                 category = clip.info["sounding_categories"][0]
-                _write_clip(clip, work, subset, split, name, category)
+                _write_clip(clip, work, subset, split, name, category, dense)
                 clip.info.update(
                     clip_id=name,
                     split=split,

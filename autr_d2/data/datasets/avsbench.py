@@ -16,6 +16,8 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 __all__ = [
     "AVSBENCH_S4_CATEGORIES",
     "load_avs_clips",
+    "clip_paths",
+    "instance_map_paths",
     "register_avs_dataset",
     "register_all_avsbench",
     "DatasetLayoutError",
@@ -85,11 +87,12 @@ def csv_path(root, subset):
     return os.path.join(root, _LAYOUT[subset]["csv"])
 
 
-def clip_paths(root, subset, split, name, category=None):
+def clip_paths(root, subset, split, name, category=None, all_masks=False):
     """Frame, mask, .pkl and .wav paths of one clip, following AVSBench's naming quirks.
 
     Returns ``(frames, masks, pkl, wav)``; ``masks`` holds None where AVSBench has no mask (S4
-    train frames 2-5). The generator writes with this function and the loader reads with it.
+    train frames 2-5) unless ``all_masks``, which names where such masks would be. The generator
+    writes with this function and the loader reads with it.
     """
     d = data_dir(root, subset)
     ks = range(1, NUM_FRAMES + 1)
@@ -98,7 +101,7 @@ def clip_paths(root, subset, split, name, category=None):
         frames = [f"{d}/visual_frames/{stem}/{name}_{k}.png" for k in ks]
         masks = [f"{d}/gt_masks/{stem}/{name}_{k}.png" for k in ks]
         # S4 train clips carry a mask for frame 1 only.
-        if split == "train":
+        if split == "train" and not all_masks:
             masks = [masks[0]] + [None] * (NUM_FRAMES - 1)
     else:
         stem = f"{split}/{name}"
@@ -106,6 +109,17 @@ def clip_paths(root, subset, split, name, category=None):
         frames = [f"{d}/visual_frames/{name}/{name}.mp4_{k}.png" for k in ks]
         masks = [f"{d}/gt_masks/{stem}/{name}_{k}.png" for k in ks]
     return frames, masks, f"{d}/audio_log_mel/{stem}.pkl", f"{d}/audio_wav/{stem}.wav"
+
+
+def instance_map_paths(root, subset, split, name, category=None):
+    """AVS-Synth only: per-frame object-id maps (0 = background, k = object k of clip_info).
+
+    They let the evaluator score baselines that need objects (e.g. "the largest object"); AVSBench
+    has no such files.
+    """
+    stem = f"{split}/{category}/{name}" if subset == "s4" else f"{split}/{name}"
+    d = data_dir(root, subset)
+    return [f"{d}/instance_maps/{stem}/{name}_{k}.png" for k in range(1, NUM_FRAMES + 1)]
 
 
 def load_avs_clips(root, subset, split, check_files=True):
@@ -140,6 +154,11 @@ def load_avs_clips(root, subset, split, check_files=True):
         else:
             name, cat = row["video_id"], row.get("category", "") or "multi"
         frames, masks, pkl, wav = clip_paths(root, subset, split, name, cat)
+        if subset == "s4" and split == "train":
+            # AVSBench annotates frame 1 only; masks of frames 2-5 are used where a dataset has
+            # them (AVS-Synth written with --s4-train-masks all).
+            dense = clip_paths(root, subset, split, name, cat, all_masks=True)[1]
+            masks = [masks[0]] + [m if os.path.isfile(m) else None for m in dense[1:]]
         audio = pkl if os.path.isfile(pkl) else wav
         if check_files:
             for path in frames + [m for m in masks if m] + [audio]:
@@ -161,6 +180,9 @@ def load_avs_clips(root, subset, split, check_files=True):
         }
         if name in extras:
             record["info"] = extras[name]
+            inst = instance_map_paths(root, subset, split, name, cat)
+            if os.path.isfile(inst[0]):
+                record["instance_file_names"] = inst
         dicts.append(record)
     if not dicts:
         raise DatasetLayoutError(f"{csv_file}: no clip has split {split!r} ({HELP})")
