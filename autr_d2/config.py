@@ -117,8 +117,12 @@ def add_autr_config(cfg):
     cfg.SOLVER.WEIGHT_DECAY_EMBED = 0.0
     # Exponent of the "WarmupPolyLR" schedule.
     cfg.SOLVER.POLY_LR_POWER = 0.9
-    # Stop training with a clear message when a loss becomes NaN/inf.
+    # A NaN/inf loss term: True stops training with a message naming the iteration and the terms
+    # (checked before the optimizer step; the last checkpoint is kept for --resume); False skips
+    # that step with a warning and goes on.
     cfg.SOLVER.STOP_ON_NONFINITE_LOSS = True
+    # Iterations between writes of the console log, metrics.json and TensorBoard (D2 uses 20).
+    cfg.SOLVER.LOG_PERIOD = 20
 
     # ---------------------------------------------------------------- evaluation
     cfg.TEST.AVS = CN()

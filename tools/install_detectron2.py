@@ -15,7 +15,8 @@ two routes:
      use the builtins) and Pillow >= 10 (``Image.LINEAR`` was removed: ``Image.BILINEAR``).
   3. ``detectron2.engine.launch`` uses the gloo backend and skips ``torch.cuda.set_device`` when no
      GPU is present, as upstream does after 0.6 (0.6 asserts CUDA), so ``--num-gpus 2`` starts two
-     CPU processes on a machine without a GPU.
+     CPU processes on a machine without a GPU; ``create_ddp_model`` passes ``device_ids`` only for
+     a model on a GPU (DDP rejects them for a CPU model).
   4. ``utils/collect_env.py`` (run by ``default_setup``) reports the missing ops instead of
      crashing on the stub.
   5. ``setup.py`` drops the stale ``black==21.4b2`` pin, the (source-less) C++ extension and the
@@ -45,7 +46,7 @@ SDIST_NAME = "pb1-detectron2"
 SDIST_VERSION = "0.6"
 SDIST_SHA256 = "5d2e9e51e523ec72f6a31cca04b0a515492e9514b773a3d134cedc0677170b29"
 # The local version label tells `pip list` readers this is the patched pure-Python build.
-WHEEL_VERSION = "0.6+purepy.1"
+WHEEL_VERSION = "0.6+purepy.2"
 GIT_URL = "git+https://github.com/facebookresearch/detectron2.git"
 VERIFY_IMPORTS = ("detectron2.engine", "detectron2.evaluation", "detectron2.utils.visualizer")
 
@@ -170,6 +171,17 @@ def patch_source(src):
         text = text.replace(old, new)
     open(launch, "w").write(text)
     log("engine/launch.py: gloo backend and no set_device when no GPU")
+
+    defaults = os.path.join(src, "detectron2", "engine", "defaults.py")
+    text = open(defaults).read()
+    old = '    if "device_ids" not in kwargs:\n'
+    if text.count(old) != 1:
+        raise SystemExit("unexpected engine/defaults.py content, cannot apply the CPU DDP fix")
+    text = text.replace(
+        old, '    if "device_ids" not in kwargs and next(model.parameters()).is_cuda:\n'
+    )
+    open(defaults, "w").write(text)
+    log("engine/defaults.py: create_ddp_model gives device_ids only to a GPU model (CPU DDP)")
 
     env = os.path.join(src, "detectron2", "utils", "collect_env.py")
     text = open(env).read()

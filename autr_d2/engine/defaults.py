@@ -8,7 +8,7 @@ from detectron2.config import get_cfg
 
 from ..config import add_autr_config
 
-__all__ = ["setup_cfg", "check_output_dir", "OutputDirExistsError"]
+__all__ = ["setup_cfg", "check_output_dir", "OutputDirExistsError", "evaluate_weights"]
 
 
 class OutputDirExistsError(FileExistsError):
@@ -47,3 +47,22 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False)
             f"{output_dir} already holds results ({', '.join(sorted(owned)[:4])}); pass --resume "
             "to continue that run, --overwrite to replace it, or set OUTPUT_DIR elsewhere"
         )
+
+
+def evaluate_weights(config_file, weights, dataset_names, opts=()):
+    """Evaluate a checkpoint in this process on registered splits -> ``{dataset: {metric: v}}``
+    (the AVSEvaluator's "avs" dict), as ``train_net.py --eval-only`` would."""
+    from detectron2.checkpoint import DetectionCheckpointer
+
+    from .trainer import Trainer
+
+    cfg = setup_cfg(
+        config_file,
+        [*opts, "MODEL.WEIGHTS", weights, "DATASETS.TEST", tuple(dataset_names)],
+    )
+    model = Trainer.build_model(cfg)
+    DetectionCheckpointer(model).load(weights)
+    results = Trainer.test(cfg, model)
+    if len(dataset_names) == 1:  # DefaultTrainer.test unwraps a single dataset's results
+        results = {dataset_names[0]: results}
+    return {name: dict(results[name]["avs"]) for name in dataset_names}

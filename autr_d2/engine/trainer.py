@@ -1,21 +1,81 @@
-"""Trainer(DefaultTrainer): AVS loaders, evaluator, AdamW param groups, poly schedule."""
+"""Trainer(DefaultTrainer): AVS loaders, evaluator, AdamW param groups, poly schedule, a guard
+against non-finite losses, and a metrics.json that stays one unbroken log across --resume."""
 
 import itertools
+import json
 import logging
 import os
 
 import torch
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
-from detectron2.engine import DefaultTrainer
+from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, hooks
 from detectron2.solver import build_lr_scheduler as d2_build_lr_scheduler
 from detectron2.solver.lr_scheduler import LRMultiplier, WarmupParamScheduler
+from detectron2.utils import comm
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
 from torch import nn
 
 from ..data import AVSClipDatasetMapper
 from ..evaluation import AVSEvaluator
 
-__all__ = ["Trainer", "build_optimizer_params"]
+__all__ = ["Trainer", "build_optimizer_params", "NonFiniteLossError"]
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN/inf; raised before the optimizer step, so weights stay finite."""
+
+
+class _NonFiniteGuard:
+    """Checks every loss term after backward, before the optimizer step, on all ranks at once
+    (so DDP processes stop or skip together instead of hanging in the next all-reduce)."""
+
+    stop_on_nonfinite = True
+
+    def _write_metrics(self, loss_dict, data_time, prefix=""):
+        bad = sorted(k for k, v in loss_dict.items() if not torch.isfinite(v).all())
+        flag = torch.tensor([float(len(bad))], device=next(iter(loss_dict.values())).device)
+        if comm.get_world_size() > 1:
+            torch.distributed.all_reduce(flag)
+        if flag.item() == 0:
+            return super()._write_metrics(loss_dict, data_time, prefix)
+        terms = ", ".join(f"{k}={loss_dict[k].item():.4g}" for k in bad) or "on another rank"
+        msg = f"non-finite loss at iteration {self.iter}: {terms}"
+        if self.stop_on_nonfinite:
+            raise NonFiniteLossError(msg)
+        logger.warning(f"{msg}; step skipped (SOLVER.STOP_ON_NONFINITE_LOSS False)")
+        if not isinstance(self, AMPTrainer):  # GradScaler skips non-finite steps by itself
+            self.optimizer.zero_grad(set_to_none=True)  # no gradient: the step leaves weights
+
+
+class _GuardedSimpleTrainer(_NonFiniteGuard, SimpleTrainer):
+    pass
+
+
+class _GuardedAMPTrainer(_NonFiniteGuard, AMPTrainer):
+    pass
+
+
+def _truncate_metrics(path, start_iter):
+    """Keep the lines of metrics.json written before `start_iter` (a killed run may have logged
+    iterations after its last checkpoint, or a half-written last line), so the resumed run
+    continues one unbroken, strictly increasing log."""
+    if not os.path.isfile(path):
+        return
+    keep_bytes = 0
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a line cut by a kill: it and anything after it are dropped
+            if rec.get("iteration", -1) >= start_iter or not line.endswith(b"\n"):
+                break
+            keep_bytes += len(line)
+    # in place: the JSONWriter already holds the file open in append mode
+    with open(path, "r+b") as f:
+        f.truncate(keep_bytes)
+
 
 _NORMS = (
     nn.BatchNorm1d,
@@ -51,6 +111,42 @@ def build_optimizer_params(
 
 
 class Trainer(DefaultTrainer):
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        # Same object, guarded step: re-creating it would start a second data-loader iterator.
+        t = self._trainer
+        t.__class__ = _GuardedAMPTrainer if isinstance(t, AMPTrainer) else _GuardedSimpleTrainer
+        t.stop_on_nonfinite = cfg.SOLVER.STOP_ON_NONFINITE_LOSS
+
+    def build_hooks(self):
+        ret = super().build_hooks()
+        for i, h in enumerate(ret):
+            if isinstance(h, hooks.PeriodicWriter):  # D2 hard-codes 20 iterations
+                ret[i] = hooks.PeriodicWriter(
+                    self.build_writers(), period=self.cfg.SOLVER.LOG_PERIOD
+                )
+        return ret
+
+    def resume_or_load(self, resume=True):
+        super().resume_or_load(resume)
+        if resume and comm.is_main_process():
+            _truncate_metrics(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"), self.start_iter)
+
+    def train(self):
+        try:
+            return super().train()
+        except NonFiniteLossError as e:
+            last = (
+                self.checkpointer.get_checkpoint_file()
+                if self.checkpointer.has_checkpoint()
+                else ""
+            )
+            raise NonFiniteLossError(
+                f"{e}. Training stopped; the last good checkpoint is kept "
+                f"({last or 'none was saved yet'}). Fix the cause (e.g. lower SOLVER.BASE_LR, "
+                "check the data) and continue with --resume."
+            ) from None
+
     @classmethod
     def build_train_loader(cls, cfg):
         return build_detection_train_loader(cfg, mapper=AVSClipDatasetMapper(cfg, True))
