@@ -47,8 +47,9 @@ test: setup media
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# DEMO_ARGS=--long: more data and 3000 iterations (about an hour on 2 cores, better numbers)
 demo: setup media
-	@echo "make demo: not yet available (lands with the 'Train, evaluate, visualize' issue)."
+	$(PY) tools/run_demo.py $(DEMO_ARGS)
 
 clean-setup:
 	rm -f $(VENV)/.stamp-setup .stamp-media

@@ -27,7 +27,14 @@ from .audio import waveform_to_log_mel
 from .datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .synth_media import SAMPLE_RATE, build_asset_bank
 
-__all__ = ["SynthConfig", "generate_avs_synth", "compose_clip", "DEFAULT_SIZES", "SPLITS"]
+__all__ = [
+    "SynthConfig",
+    "generate_avs_synth",
+    "ensure_avs_synth",
+    "compose_clip",
+    "DEFAULT_SIZES",
+    "SPLITS",
+]
 
 SPLITS = ("train", "val", "test", "test_unseen", "test_openset")
 DEFAULT_SIZES = {
@@ -349,6 +356,16 @@ def generate_avs_synth(
         json.dump(stats, f, indent=1)
     os.replace(work, root)
     return stats
+
+
+def ensure_avs_synth(root, sizes, cfg=None):
+    """Reuse a finished AVS-Synth at `root` (it has stats.json), else generate it with `sizes`
+    (``{subset: {split: n}}``; missing splits get 0). Used by tools/run_demo.py and run_study.py."""
+    if os.path.isfile(os.path.join(root, "stats.json")):
+        print(f"reusing {root}")
+        return
+    subsets = tuple(s for s in ("s4", "ms3") if any(sizes.get(s, {}).values()))
+    generate_avs_synth(root, subsets, sizes, cfg)
 
 
 def categories_of(root, subset):
