@@ -8,6 +8,8 @@
   script: one batch of 4 clips) and its maximum taken; M_F = mean over groups (a group without a
   valid frame scores 0, as in the official code).
 * M_F_per_frame: the same F curve, max taken per frame, mean over valid frames (batch-independent).
+* Breakdowns: M_J per category, and for AVS-Synth (whose clips carry ``info.num_distractors``) M_J
+  and M_F_per_frame per number of silent distractors.
 
 The evaluator keeps per-clip sums (a 255-float F curve and a few counters), never whole
 predictions, so memory does not grow with the predictions' size; groups are formed by the clips'
@@ -105,6 +107,8 @@ class AVSEvaluator(DatasetEvaluator):
                 "f_n": 0,
                 "fmax_sum": 0.0,
                 "category": inp.get("category", ""),
+                # AVS-Synth clips say how many silent distractors they show
+                "distractors": (inp.get("info") or {}).get("num_distractors"),
             }
             for k, (frame_out, gt_path) in enumerate(zip(out["frames"], gts)):
                 prob = frame_out["sem_seg"][1].to(self._cpu)
@@ -166,4 +170,15 @@ class AVSEvaluator(DatasetEvaluator):
         for c, (s, n) in sorted(cats.items()):
             if c and n:
                 res[f"M_J/{c}"] = 100 * s / n
+        by_dist = {}
+        for r in ordered:
+            if r.get("distractors") is not None:
+                by_dist.setdefault(r["distractors"], []).append(r)
+        for k, rs in sorted(by_dist.items()):  # per-frame F: groups would mix distractor counts
+            res[f"M_J/distractors={k}"] = (
+                100 * sum(r["j_sum"] for r in rs) / max(sum(r["j_n"] for r in rs), 1)
+            )
+            res[f"M_F_per_frame/distractors={k}"] = (
+                100 * sum(r["fmax_sum"] for r in rs) / max(sum(r["f_n"] for r in rs), 1)
+            )
         return OrderedDict(avs=res)

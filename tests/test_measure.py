@@ -1,0 +1,50 @@
+"""tools/benchmark.py and tools/run_study.py run end to end on tiny settings (no time asserted)."""
+
+import json
+import os
+
+from .test_tools import run_tool
+from .test_train import ROOT, TINY
+
+CONFIG = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
+
+
+def test_benchmark_writes_every_field(synth_root, tmp_path):
+    out = tmp_path / "bench.json"
+    res = run_tool(
+        synth_root,
+        "benchmark.py",
+        *("--config-file", CONFIG, "--repeats", "1", "--warmup", "0", "--loader-batches", "2"),
+        *("--json", str(out), *TINY),
+    )
+    assert "AuTR / backbone" in res.stdout
+    r = json.loads(out.read_text())
+    for key in ("params_M", "gflops_per_clip", "peak_memory_MB", "device", "threads"):
+        assert r[key]
+    for key in ("latency_ms_per_clip", "frames_per_s", "backbone_alone_ms"):
+        assert r["inference"][key] > 0
+    for key in ("overhead_over_backbone", "achieved_gflops", "share_of_peak"):
+        assert r["inference"][key] > 0
+    parts = {"backbone", "audio_encoder", "av_encoder", "pixel_decoder", "query_decoder"}
+    assert parts | {"mask_head"} <= set(r["inference"]["split_ms"])
+    assert parts | {"mask_head", "criterion"} <= set(r["train"]["forward_split_ms"])
+    assert r["train"]["clips_per_s"] > 0 and r["loader"]["clips_per_s"] > 0
+    assert r["loader"]["vs_train_step"] > 0 and r["machine"]["peak"] > 0
+
+
+def test_study_runs_every_row_and_writes_table_and_figures(synth_root, tmp_path):
+    figs = tmp_path / "figs"
+    res = run_tool(
+        synth_root,
+        "run_study.py",
+        *("--subsets", "s4", "--seeds", "1", "--iters", "2", "--output", str(tmp_path / "st")),
+        *("--datasets", os.path.dirname(synth_root), "--figures", str(figs)),
+    )
+    md = (tmp_path / "st" / "results.md").read_text()
+    for row in ("AuTR", "learned queries", "dot-product head", "visual only", "largest object"):
+        assert row in md, res.stdout[-2000:]
+    assert sorted(os.listdir(figs)) == ["study_s4_curve.png", "study_s4_distractors.png"]
+    data = json.loads((tmp_path / "st" / "results.json").read_text())
+    autr = data["results"]["s4"]["AuTR"][0]
+    assert set(autr) == {"test", "test_unseen", "test_openset"}
+    assert any(k.startswith("M_J/distractors=") for k in autr["test"])
