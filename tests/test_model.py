@@ -305,3 +305,19 @@ def test_flops_tool_counts_every_component():
     fca = FlopCountAnalysis(Attention(16, 2), (x, x, x))
     fca.set_op_handle("aten::scaled_dot_product_attention", flops.sdpa_flop)
     assert fca.total() == 4 * 10 * 16 * 16 + 2 * 10 * 10 * 16  # 4 projections + QK^T + AV
+
+
+def test_few_key_attention_fold_equals_plain_attention():
+    """Folding W_q/W_o into few keys (5 audio tokens) is the same function and gradient."""
+    from autr_d2.modeling.layers import Attention
+
+    torch.manual_seed(0)
+    attn = Attention(64, 4)
+    q = torch.randn(2, 300, 64, requires_grad=True)
+    k = torch.randn(2, 5, 64)
+    fast, _ = attn(q, k, k)  # 4 heads x 5 keys < 64: folded path
+    plain, _ = attn(q, k, k, return_weights=True)  # explicit softmax path
+    assert torch.allclose(fast, plain, atol=1e-5)
+    (g_fast,) = torch.autograd.grad(fast.square().sum(), q)
+    (g_plain,) = torch.autograd.grad(plain.square().sum(), q)
+    assert torch.allclose(g_fast, g_plain, atol=1e-4)

@@ -15,6 +15,10 @@ class Attention(nn.Module):
 
     With ``return_weights=True`` it also returns the head-averaged weights ``[B,Lq,Lk]`` (computed
     explicitly; used only for visualisation).
+
+    When there are few keys (``heads * Lk < D``, e.g. 56x56 visual tokens attending to a clip's 5
+    audio tokens) the query and output projections are folded into the keys and values, so the
+    many queries never go through a D x D projection: the same function at a fraction of the cost.
     """
 
     def __init__(self, dim, num_heads, dropout=0.0):
@@ -32,8 +36,27 @@ class Attention(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.num_heads, d // self.num_heads).transpose(1, 2)
 
+    def _few_keys(self, q, k, v):
+        """(q W_q^T + b_q) k_h^T == q (k_h W_q,h)^T + b_q,h k_h^T; attn (v_h W_o,h^T) likewise."""
+        b, lq, d = q.shape
+        h, dh = self.num_heads, d // self.num_heads
+        kh, vh = self._heads(self.k_proj(k)), self._heads(self.v_proj(v))  # [B,H,Lk,dh]
+        scale = 1.0 / math.sqrt(dh)
+        wq = self.q_proj.weight.view(h, dh, d)
+        k_fold = torch.einsum("bhkc,hcd->bhkd", kh, wq).flatten(1, 2) * scale  # [B,H*Lk,D]
+        s_bias = torch.einsum("bhkc,hc->bhk", kh, self.q_proj.bias.view(h, dh)).flatten(1) * scale
+        scores = torch.baddbmm(s_bias[:, None], q, k_fold.transpose(1, 2))  # [B,Lq,H*Lk]
+        attn = scores.view(b, lq, h, -1).softmax(-1)
+        if self.training and self.dropout:
+            attn = F.dropout(attn, self.dropout)
+        wo = self.out_proj.weight.view(d, h, dh)
+        v_fold = torch.einsum("bhkc,dhc->bhkd", vh, wo).flatten(1, 2)  # [B,H*Lk,D]
+        return torch.baddbmm(self.out_proj.bias, attn.view(b, lq, -1), v_fold)
+
     def forward(self, q, k, v, return_weights=False):
         b, lq, d = q.shape
+        if not return_weights and self.num_heads * k.shape[1] < d:
+            return self._few_keys(q, k, v), None
         q, k, v = (
             self._heads(self.q_proj(q)),
             self._heads(self.k_proj(k)),
