@@ -38,10 +38,11 @@ class VideoPrediction:
     silent: np.ndarray  # [N] bool: the frame's second of audio was silent (mask left empty)
     messages: list = field(default_factory=list)
 
-    def mask_for_frame(self, i):
-        """The mask shown on video frame i: that of the last processed frame at or before i."""
-        k = int(np.searchsorted(self.frame_indices, i, side="right")) - 1
-        return self.masks[max(k, 0)]
+    def for_frame(self, i):
+        """(mask, sound score, silent) shown on video frame i: those of the last processed frame
+        at or before i."""
+        k = max(int(np.searchsorted(self.frame_indices, i, side="right")) - 1, 0)
+        return self.masks[k], float(self.sound_scores[k]), bool(self.silent[k])
 
 
 class AuTRPredictor:

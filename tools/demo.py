@@ -72,13 +72,11 @@ def main(args):
 
     overlays = []
     for i, frame in enumerate(tqdm(video.frames, desc="writing", unit="frame")):
-        mask = pred.mask_for_frame(i)
-        k = int(np.searchsorted(pred.frame_indices, i, side="right")) - 1
-        score = pred.sound_scores[max(k, 0)]
+        mask, score, silent = pred.for_frame(i)
         Image.fromarray(mask.astype(np.uint8) * 255).save(
             os.path.join(args.output, "masks", f"{i:06d}.png")
         )
-        text = "silent" if pred.silent[max(k, 0)] else f"sound {score:.2f}"
+        text = "silent" if silent else f"sound {score:.2f}"
         overlays.append(overlay_mask(frame, mask, text=text))
     write_video(
         os.path.join(args.output, "overlay.mp4"),
