@@ -3,6 +3,7 @@
 #   make test   the test suite (pytest, CPU)
 #   make setup  .venv with torch, Detectron2 (tools/install_detectron2.py) and autr_d2 -e .[dev]
 #   make media  the Debian packages whose recorded media build the AVS-Synth benchmark
+#   make study  the AVS-Synth ablation study (make study-quick: the whole table in < 30 min)
 #   make lint   ruff
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ MEDIA_PKGS := tuxpaint-stamps-default tuxpaint-data fluid-soundfont-gm
 # Anything that changes what `setup` installs must invalidate its stamp.
 SETUP_INPUTS := setup.py tools/install_detectron2.py Makefile
 
-.PHONY: setup media test demo lint clean-setup
+.PHONY: setup media test demo study study-quick lint clean-setup
 
 setup: $(VENV)/.stamp-setup
 
@@ -50,6 +51,13 @@ lint: setup
 # DEMO_ARGS=--long: more data and 3000 iterations (about an hour on 2 cores, better numbers)
 demo: setup media
 	$(PY) tools/run_demo.py $(DEMO_ARGS)
+
+# The AVS-Synth ablation study (tools/run_study.py): full budget (hours) or --quick (< 30 min)
+study: setup media
+	$(PY) tools/run_study.py
+
+study-quick: setup media
+	$(PY) tools/run_study.py --quick
 
 clean-setup:
 	rm -f $(VENV)/.stamp-setup .stamp-media

@@ -31,9 +31,9 @@ VARIANTS = {
 SPLITS = ("test", "test_unseen", "test_openset")
 MODES = {
     "quick": {
-        "iters": 120,
+        "iters": 80,
         "sizes": {
-            "s4": {"train": 400, "val": 40, "test": 80, "test_unseen": 80, "test_openset": 80},
+            "s4": {"train": 400, "val": 40, "test": 60, "test_unseen": 60, "test_openset": 60},
             "ms3": {"train": 200, "val": 0, "test": 40, "test_unseen": 40, "test_openset": 40},
         },
         "output": "output/study_quick",
@@ -195,7 +195,7 @@ def main(args):
 
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="small data, 120 iterations per run")
+    p.add_argument("--quick", action="store_true", help="small data, 80 iterations per run")
     p.add_argument("--iters", type=int, default=0, help="training iterations per run")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
