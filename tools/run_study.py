@@ -34,7 +34,7 @@ MODES = {
         "iters": 80,
         "sizes": {
             "s4": {"train": 400, "val": 40, "test": 60, "test_unseen": 60, "test_openset": 60},
-            "ms3": {"train": 200, "val": 0, "test": 40, "test_unseen": 40, "test_openset": 40},
+            "ms3": {"train": 200, "val": 20, "test": 40, "test_unseen": 40, "test_openset": 40},
         },
         "output": "output/study_quick",
     },
