@@ -153,12 +153,11 @@ def load_avs_clips(root, subset, split, check_files=True):
             name, cat = row["name"], row["category"]
         else:
             name, cat = row["video_id"], row.get("category", "") or "multi"
-        frames, masks, pkl, wav = clip_paths(root, subset, split, name, cat)
+        frames, masks, pkl, wav = clip_paths(root, subset, split, name, cat, all_masks=True)
         if subset == "s4" and split == "train":
             # AVSBench annotates frame 1 only; masks of frames 2-5 are used where a dataset has
             # them (AVS-Synth written with --s4-train-masks all).
-            dense = clip_paths(root, subset, split, name, cat, all_masks=True)[1]
-            masks = [masks[0]] + [m if os.path.isfile(m) else None for m in dense[1:]]
+            masks = [masks[0]] + [m if os.path.isfile(m) else None for m in masks[1:]]
         audio = pkl if os.path.isfile(pkl) else wav
         if check_files:
             for path in frames + [m for m in masks if m] + [audio]:
