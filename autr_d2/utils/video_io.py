@@ -39,7 +39,7 @@ class Video:
 
 
 def read_video(path):
-    """Decode every frame (RGB) and the first audio track of a video file."""
+    """Decode every frame (RGB) and the first audio track of a video file, in one pass."""
     if not os.path.isfile(path):
         raise VideoReadError(f"{path}: no such video file")
     try:
@@ -50,38 +50,31 @@ def read_video(path):
         if not container.streams.video:
             raise VideoReadError(f"{path}: has no video stream")
         vstream = container.streams.video[0]
+        astream = container.streams.audio[0] if container.streams.audio else None
         rate = vstream.average_rate or vstream.guessed_rate
+        sr = astream.codec_context.sample_rate if astream else None
+        # planar float [channels, samples] whatever the codec's own sample format
+        to_fltp = None
+        frames, chunks = [], []
+        streams = [vstream] + ([astream] if astream else [])
         try:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(vstream)]
+            for frame in container.decode(*streams):
+                if isinstance(frame, av.VideoFrame):
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                    continue
+                if frame.format.name == "fltp":
+                    chunks.append(frame.to_ndarray().astype(np.float32))
+                    continue
+                if to_fltp is None:
+                    to_fltp = av.AudioResampler(format="fltp", layout=frame.layout, rate=sr)
+                frame.pts = None
+                chunks += [f.to_ndarray().astype(np.float32) for f in to_fltp.resample(frame)]
         except Exception as e:
-            raise VideoReadError(f"{path}: video decoding failed ({type(e).__name__}: {e})") from e
+            raise VideoReadError(f"{path}: decoding failed ({type(e).__name__}: {e})") from e
     if not frames:
         raise VideoReadError(f"{path}: the video stream holds no frames")
-    audio, sr = _read_audio_track(path)
-    return Video(frames, float(rate) if rate else 25.0, audio, sr, path)
-
-
-def _read_audio_track(path):
-    with av.open(path) as container:
-        if not container.streams.audio:
-            return None, None
-        astream = container.streams.audio[0]
-        sr = astream.codec_context.sample_rate
-        chunks = []
-        try:
-            for frame in container.decode(astream):
-                # planar float: [channels, samples] whatever the codec's own sample format
-                arr = frame.to_ndarray()
-                if frame.format.name != "fltp":
-                    frame.pts = None
-                    conv = av.AudioResampler(format="fltp", layout=frame.layout, rate=sr)
-                    arr = np.concatenate([f.to_ndarray() for f in conv.resample(frame)], axis=1)
-                chunks.append(arr.astype(np.float32))
-        except Exception as e:
-            raise VideoReadError(f"{path}: audio decoding failed ({type(e).__name__}: {e})") from e
-    if not chunks:
-        return None, None
-    return np.concatenate(chunks, axis=1), sr
+    audio = np.concatenate(chunks, axis=1) if chunks else None
+    return Video(frames, float(rate) if rate else 25.0, audio, sr if chunks else None, path)
 
 
 def _frame_index(name):
