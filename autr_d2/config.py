@@ -36,6 +36,11 @@ def add_autr_config(cfg):
     cfg.MODEL.AUDIO.FC_DIM = 4096
     # Size of the audio embedding VGGish outputs (128 in the original).
     cfg.MODEL.AUDIO.EMBED_DIM = 128
+    # Norm after every VGGish conv ("" = none, as the original; "BN" speeds up training from
+    # scratch a lot). Not loadable from released weights.
+    cfg.MODEL.AUDIO.NORM = ""
+    # ReLU on the embedding, as the original; False for training from scratch (no dead units).
+    cfg.MODEL.AUDIO.EMBED_RELU = True
 
     # ---------------------------------------------------------------- PVT-v2 backbone (timm)
     cfg.MODEL.PVT = CN()

@@ -3,6 +3,7 @@
 import logging
 
 import torch
+from detectron2.layers import get_norm
 from detectron2.utils.registry import Registry
 from torch import nn
 
@@ -23,10 +24,12 @@ class VGGish(nn.Module):
     ``vggish-10086976.pth`` state dict (``features.*``, ``embeddings.*``) at width_mult=1.
 
     ``width_mult``/``fc_dim`` shrink it for training from scratch on a CPU (weights then cannot be
-    loaded).
+    loaded). Two more departures help training from scratch (both off in the original):
+    ``norm`` (a D2 norm name, e.g. "BN") after every conv, and ``embed_relu=False`` to drop the
+    ReLU on the embedding, whose dead units otherwise carry no audio into the model.
     """
 
-    def __init__(self, width_mult=1.0, fc_dim=4096, embed_dim=128):
+    def __init__(self, width_mult=1.0, fc_dim=4096, embed_dim=128, norm="", embed_relu=True):
         super().__init__()
         layers, c_in = [], 1
         for v in [64, "M", 128, "M", 256, 256, "M", 512, 512, "M"]:
@@ -34,7 +37,10 @@ class VGGish(nn.Module):
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             else:
                 c = max(8, int(v * width_mult))
-                layers += [nn.Conv2d(c_in, c, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                layers.append(nn.Conv2d(c_in, c, kernel_size=3, padding=1, bias=not norm))
+                if norm:
+                    layers.append(get_norm(norm, c))
+                layers.append(nn.ReLU(inplace=True))
                 c_in = c
         self.features = nn.Sequential(*layers)
         self.embeddings = nn.Sequential(
@@ -43,7 +49,7 @@ class VGGish(nn.Module):
             nn.Linear(fc_dim, fc_dim),
             nn.ReLU(True),
             nn.Linear(fc_dim, embed_dim),
-            nn.ReLU(True),
+            nn.ReLU(True) if embed_relu else nn.Identity(),
         )
         self.output_dim = embed_dim
 
@@ -81,8 +87,17 @@ def load_vggish_weights(model, path):
 def build_audio_encoder(cfg):
     """Build ``MODEL.AUDIO.NAME``, load ``MODEL.AUDIO.WEIGHTS`` if given, freeze if asked."""
     a = cfg.MODEL.AUDIO
+    if a.WEIGHTS and (a.NORM or not a.EMBED_RELU):
+        raise ValueError(
+            f"MODEL.AUDIO.WEIGHTS {a.WEIGHTS}: released VGGish weights need MODEL.AUDIO.NORM '' "
+            f"and EMBED_RELU True (got NORM {a.NORM!r}, EMBED_RELU {a.EMBED_RELU})"
+        )
     encoder = AUDIO_ENCODER_REGISTRY.get(a.NAME)(
-        width_mult=a.WIDTH_MULT, fc_dim=a.FC_DIM, embed_dim=a.EMBED_DIM
+        width_mult=a.WIDTH_MULT,
+        fc_dim=a.FC_DIM,
+        embed_dim=a.EMBED_DIM,
+        norm=a.NORM,
+        embed_relu=a.EMBED_RELU,
     )
     if a.WEIGHTS:
         load_vggish_weights(encoder, a.WEIGHTS)
