@@ -87,6 +87,10 @@ def add_autr_config(cfg):
     # Mask head: "dynamic" = per-query CondInst-style conv head (AuTR); "dot" = Mask2Former-style
     # dot product between a query embedding and the mask features (ablation).
     cfg.MODEL.AUTR.MASK_HEAD = "dynamic"
+    # Sound score of a query: "linear" = a linear layer on the query (the paper); "audio_match" =
+    # that plus a dot product between the query and the frame's audio embedding (modeling/
+    # sound_head.py; falls back to "linear" without audio).
+    cfg.MODEL.AUTR.SOUND_HEAD = "linear"
     # Channels of the dynamic head's input branch and hidden layers.
     cfg.MODEL.AUTR.DYNAMIC_CHANNELS = 8
     # Number of 1x1 layers of the dynamic head (the last one outputs the mask logit).
@@ -100,6 +104,10 @@ def add_autr_config(cfg):
     # Focal loss alpha/gamma (masks and sound scores).
     cfg.MODEL.AUTR.FOCAL_ALPHA = 0.25
     cfg.MODEL.AUTR.FOCAL_GAMMA = 2.0
+    # Focal parameters of the sound loss (alpha -1 and gamma 0 = plain binary cross-entropy,
+    # whose gradient on the one sounding query among N_q is several times the focal one's).
+    cfg.MODEL.AUTR.SOUND_FOCAL_ALPHA = 0.25
+    cfg.MODEL.AUTR.SOUND_FOCAL_GAMMA = 2.0
     # Hungarian matching costs: sound score, mask focal, mask dice.
     cfg.MODEL.AUTR.COST_SOUND = 2.0
     cfg.MODEL.AUTR.COST_MASK = 5.0

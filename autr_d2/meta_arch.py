@@ -16,6 +16,7 @@ from .modeling.mask_head import build_mask_head
 from .modeling.matcher import HungarianMatcher
 from .modeling.pixel_decoder import FPNPixelDecoder
 from .modeling.query_decoder import AudioQueryDecoder
+from .modeling.sound_head import build_sound_head
 
 __all__ = ["AuTR"]
 logger = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class AuTR(nn.Module):
             audio_encoder: log-mel ``[N,1,96,64]`` -> ``[N,E]``, or None (visual only).
             audio_proj: E -> d_model (None when there is no audio).
             av_encoder, pixel_decoder, query_decoder, mask_head: the AuTR parts.
-            sound_head: d_model -> 1 logit per query.
+            sound_head: (queries ``[N,Q,d_model]``, audio ``[N,d_model]`` or None) -> ``[N,Q]``
+                logits (see modeling/sound_head.py).
             criterion: AVSCriterion (its weight_dict weighs the losses).
             in_features: backbone features used, fine to coarse.
             dec_in_features: memory levels of the decoder, coarse first.
@@ -112,6 +114,10 @@ class AuTR(nn.Module):
         if not use_audio and query_init == "audio":
             logger.info("MODEL.AUDIO.ENABLED is False: queries fall back to QUERY_INIT 'learned'")
             query_init = "learned"
+        sound_head = a.SOUND_HEAD
+        if not use_audio and sound_head == "audio_match":
+            logger.info("MODEL.AUDIO.ENABLED is False: SOUND_HEAD falls back to 'linear'")
+            sound_head = "linear"
         audio_encoder = build_audio_encoder(cfg) if use_audio else None
         audio_proj = nn.Linear(audio_encoder.output_dim, dim) if use_audio else None
         weight_dict = {
@@ -154,8 +160,15 @@ class AuTR(nn.Module):
             "mask_head": build_mask_head(
                 a.MASK_HEAD, dim, a.MASK_DIM, a.DYNAMIC_CHANNELS, a.DYNAMIC_LAYERS
             ),
-            "sound_head": nn.Linear(dim, 1),
-            "criterion": AVSCriterion(matcher, weight_dict, a.FOCAL_ALPHA, a.FOCAL_GAMMA),
+            "sound_head": build_sound_head(sound_head, dim),
+            "criterion": AVSCriterion(
+                matcher,
+                weight_dict,
+                a.FOCAL_ALPHA,
+                a.FOCAL_GAMMA,
+                a.SOUND_FOCAL_ALPHA,
+                a.SOUND_FOCAL_GAMMA,
+            ),
             "in_features": a.IN_FEATURES,
             "dec_in_features": a.DEC_IN_FEATURES,
             "num_frames": cfg.INPUT.SAMPLING_FRAME_NUM,
@@ -191,8 +204,8 @@ class AuTR(nn.Module):
         mel = torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
         return self.audio_proj(self.audio_encoder(mel))
 
-    def predict(self, q, mask_features):
-        return {"sound": self.sound_head(q)[..., 0], "masks": self.mask_head(q, mask_features)}
+    def predict(self, q, mask_features, audio):
+        return {"sound": self.sound_head(q, audio), "masks": self.mask_head(q, mask_features)}
 
     def forward(self, batched_inputs):
         images = self.preprocess(batched_inputs)
@@ -207,9 +220,9 @@ class AuTR(nn.Module):
         q_outs, attention = self.query_decoder(memory, audio, return_attention=want_attn)
 
         if self.training:
-            outputs = self.predict(q_outs[-1], mask_features)
+            outputs = self.predict(q_outs[-1], mask_features, audio)
             if self.deep_supervision:
-                outputs["aux"] = [self.predict(q, mask_features) for q in q_outs[:-1]]
+                outputs["aux"] = [self.predict(q, mask_features, audio) for q in q_outs[:-1]]
             h, w = images.tensor.shape[-2:]
             gt = torch.zeros((b * t, h, w), dtype=torch.uint8, device=self.device)
             flat = torch.cat([x["masks"] for x in batched_inputs]).to(self.device)
@@ -223,7 +236,7 @@ class AuTR(nn.Module):
                     losses.pop(k)
             return losses
 
-        outputs = self.predict(q_outs[-1], mask_features)
+        outputs = self.predict(q_outs[-1], mask_features, audio)
         return self.inference(outputs, attention, images, batched_inputs)
 
     # ------------------------------------------------------------------ inference

@@ -1,6 +1,7 @@
 """AuTR modules, matcher and criterion, the whole model, ablations, configs, weight loading."""
 
 import glob
+import math
 import os
 import pickle
 
@@ -11,7 +12,7 @@ from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
 from autr_d2.engine import setup_cfg
-from autr_d2.modeling.audio_encoder import VGGish, load_vggish_weights
+from autr_d2.modeling.audio_encoder import VGGish, build_audio_encoder, load_vggish_weights
 from autr_d2.modeling.av_encoder import AudioVisualEncoder
 from autr_d2.modeling.backbone import D2PVTv2, load_pvt_weights
 from autr_d2.modeling.criterion import AVSCriterion, dice_loss
@@ -19,6 +20,7 @@ from autr_d2.modeling.mask_head import DotMaskHead, DynamicMaskHead
 from autr_d2.modeling.matcher import HungarianMatcher
 from autr_d2.modeling.pixel_decoder import FPNPixelDecoder
 from autr_d2.modeling.query_decoder import AudioQueryDecoder
+from autr_d2.modeling.sound_head import build_sound_head
 
 from .conftest import random_clip, tiny_cfg
 
@@ -32,6 +34,15 @@ def test_vggish_shapes_and_reference_flatten_order():
     assert sum(p.numel() for p in m.parameters()) == 72141184  # the released VGGish size
     small = VGGish(width_mult=0.25, fc_dim=64, embed_dim=32)
     assert small(torch.randn(2, 1, 96, 64)).shape == (2, 32)
+
+
+def test_vggish_from_scratch_options():
+    """BN after each conv, and an embedding without the final ReLU (can go negative)."""
+    m = VGGish(width_mult=0.25, fc_dim=64, embed_dim=32, norm="BN", embed_relu=False)
+    assert sum(isinstance(x, torch.nn.BatchNorm2d) for x in m.features) == 6
+    assert all(c.bias is None for c in m.features if isinstance(c, torch.nn.Conv2d))
+    assert (m(torch.randn(4, 1, 96, 64)) < 0).any()
+    assert (VGGish(width_mult=0.25, fc_dim=64)(torch.randn(4, 1, 96, 64)) >= 0).all()
 
 
 def test_av_encoder_pixel_decoder_query_decoder_mask_heads_shapes():
@@ -71,6 +82,17 @@ def test_audio_queries_depend_on_audio_learned_do_not():
 
 
 # ----------------------------------------------------------------------------- matcher, losses
+def test_sound_heads_linear_ignores_audio_match_uses_it():
+    torch.manual_seed(0)
+    q, a1, a2 = torch.randn(3, 4, 16), torch.randn(3, 16), torch.randn(3, 16)
+    linear, match = build_sound_head("linear", 16), build_sound_head("audio_match", 16)
+    assert set(linear.state_dict()) == {"weight", "bias"}  # old checkpoints keep loading
+    assert torch.equal(linear(q, a1), linear(q, a2)) and linear(q).shape == (3, 4)
+    assert match(q, a1).shape == (3, 4) and not torch.allclose(match(q, a1), match(q, a2))
+    with pytest.raises(ValueError, match="SOUND_HEAD"):
+        build_sound_head("mlp", 16)
+
+
 def test_matcher_recovers_known_permutation():
     torch.manual_seed(1)
     targets = (torch.rand(3, 12, 12) > 0.5).float()
@@ -112,6 +134,22 @@ def test_criterion_empty_target_finite_and_pushes_scores_down():
     assert (sound.grad > 0).all()  # gradient descent lowers every score
 
 
+def test_criterion_sound_loss_bce_by_hand():
+    """SOUND_FOCAL_ALPHA -1 / GAMMA 0: the sound loss is plain BCE, summed over queries."""
+    gt = torch.zeros(1, 8, 8, dtype=torch.uint8)
+    gt[0, :4, :4] = 1
+    masks = torch.full((1, 2, 8, 8), -9.0)
+    masks[0, 1, :4, :4] = 9.0  # query 1 segments the object, so it is matched
+    sound = torch.tensor([[0.0, 2.0]])
+    w = {"loss_mask": 1.0, "loss_dice": 1.0, "loss_sound": 1.0}
+    bce = AVSCriterion(HungarianMatcher(), w, sound_alpha=-1.0, sound_gamma=0.0)
+    got = bce({"sound": sound, "masks": masks}, gt, torch.tensor([True]))["loss_sound"]
+    expected = -math.log(0.5) - math.log(1 / (1 + math.exp(-2.0)))
+    assert abs(got.item() - expected) < 1e-5
+    focal = _criterion()({"sound": sound, "masks": masks}, gt, torch.tensor([True]))
+    assert focal["loss_sound"] < got / 4  # focal down-weights both terms
+
+
 def test_criterion_unannotated_frames_contribute_nothing():
     gt = torch.zeros(2, 16, 16, dtype=torch.uint8)
     gt[1, 4:12, 4:12] = 1
@@ -126,7 +164,10 @@ def test_criterion_unannotated_frames_contribute_nothing():
 # ----------------------------------------------------------------------------- whole model
 @pytest.mark.parametrize("size", [(64, 64), (61, 75)])
 def test_model_train_and_eval_shapes_on_odd_sizes(size):
-    model = build_model(tiny_cfg("MODEL.AUTR.TEST.RETURN_ATTENTION", True))
+    # 5 queries (the MS3 config; S4 ships 1): the matcher and the sound head choose among them
+    model = build_model(
+        tiny_cfg("MODEL.AUTR.TEST.RETURN_ATTENTION", True, "MODEL.AUTR.NUM_QUERIES", 5)
+    )
     batch = [random_clip(*size), random_clip(*size, annotated=(1, 0, 0, 0, 0))]
     with EventStorage():
         losses = model(batch)
@@ -148,6 +189,9 @@ def test_model_train_and_eval_shapes_on_odd_sizes(size):
         ("MODEL.AUTR.QUERY_INIT", "learned"),
         ("MODEL.AUTR.MASK_HEAD", "dot"),
         ("MODEL.AUDIO.ENABLED", False),
+        ("MODEL.AUDIO.ENABLED", False, "MODEL.AUTR.SOUND_HEAD", "audio_match"),  # -> linear
+        ("MODEL.AUTR.SOUND_HEAD", "audio_match"),
+        ("MODEL.AUDIO.NORM", "BN", "MODEL.AUDIO.EMBED_RELU", False),
         ("MODEL.AUTR.TEST.MULTI_SOURCE", True),
     ],
 )
@@ -242,6 +286,10 @@ def test_vggish_weights_load_and_report(tmp_path):
     assert torch.equal(dst.features[0].weight, src.features[0].weight)
     with pytest.raises(ValueError, match="WIDTH_MULT"):
         load_vggish_weights(VGGish(width_mult=0.5), path)
+    cfg = setup_cfg(os.path.join(CONFIGS, "avs_synth/s4_autr_R18.yaml"), freeze=False)
+    cfg.MODEL.AUDIO.WEIGHTS, cfg.MODEL.AUDIO.NORM = path, "BN"
+    with pytest.raises(ValueError, match="NORM"):
+        build_audio_encoder(cfg)
 
 
 def test_pvt_weights_load_timm_and_official_layouts(tmp_path):

@@ -30,11 +30,17 @@ class AVSCriterion(nn.Module):
     losses; the model applies ``weight_dict``.
     """
 
-    def __init__(self, matcher, weight_dict, alpha=0.25, gamma=2.0):
+    def __init__(
+        self, matcher, weight_dict, alpha=0.25, gamma=2.0, sound_alpha=None, sound_gamma=None
+    ):
+        """alpha/gamma: focal parameters of the mask loss; sound_alpha/sound_gamma those of the
+        sound loss (default: the same; alpha -1 and gamma 0 give plain binary cross-entropy)."""
         super().__init__()
         self.matcher = matcher
         self.weight_dict = weight_dict
         self.alpha, self.gamma = alpha, gamma
+        self.sound_alpha = alpha if sound_alpha is None else sound_alpha
+        self.sound_gamma = gamma if sound_gamma is None else sound_gamma
 
     def _targets(self, gt_masks, size):
         """``[N, H, W]`` {0,1} -> per frame ``[K, h, w]`` (K = 1 if anything sounds, else 0)."""
@@ -59,7 +65,9 @@ class AVSCriterion(nn.Module):
             tgt_full += [gt[n].float()] * len(qi)  # one target per frame (the union mask)
         n_frames = max(sound.shape[0], 1)
         loss_sound = (
-            sigmoid_focal_loss(sound, sound_target, self.alpha, self.gamma, reduction="sum")
+            sigmoid_focal_loss(
+                sound, sound_target, self.sound_alpha, self.sound_gamma, reduction="sum"
+            )
             / n_frames
         )
         if not src_n:  # no frame with a mask: keep the graph connected (DDP), contribute zero
