@@ -71,7 +71,8 @@ def test_visualize_strips_attention_and_gif(synth_root, trained, tmp_path):
     # 3 rows (frames, ground truth, prediction) of 224-px frames, 5 columns, 2-px gaps
     assert strip.shape == (3 * 224 + 2 * 2, 5 * 224 + 4 * 2, 3)
     attn = np.asarray(Image.open(out / f"{clip}_attention.png"))
-    assert attn.shape[0] == 5 * 224 + 4 * 2  # one row per query (NUM_QUERIES 5)
+    n_q = tiny_cfg().MODEL.AUTR.NUM_QUERIES  # the S4 config's
+    assert attn.shape[0] == n_q * 224 + (n_q - 1) * 2  # one row per query
     with Image.open(out / f"{clip}_overlay.gif") as gif:
         assert gif.n_frames == 5
 

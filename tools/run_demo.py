@@ -26,7 +26,7 @@ CONFIG = os.path.join(ROOT, "configs/avs_synth/s4_autr_R18.yaml")
 SPLITS = ("train", "test")
 MODES = {
     # clips per split and training iterations: quick fits in ~15 min on 2 cores
-    "quick": {"train": 1000, "test": 200, "iters": 850, "folder": "output/autr_demo"},
+    "quick": {"train": 1000, "test": 200, "iters": 1100, "folder": "output/autr_demo"},
     "long": {"train": 2000, "test": 500, "iters": 2000, "folder": "output/autr_demo_long"},
 }
 
