@@ -148,7 +148,8 @@ def main(args):
 
     runs = []
     for subset in args.subsets:
-        for variant, pattern in VARIANTS.items():
+        for variant in args.variants:
+            pattern = VARIANTS[variant]
             for seed in args.seeds:
                 config = os.path.join(ROOT, pattern.format(s=subset))
                 tag = variant.replace(" ", "_").replace("-", "_")
@@ -198,6 +199,14 @@ def get_parser():
     p.add_argument("--quick", action="store_true", help="small data, 80 iterations per run")
     p.add_argument("--iters", type=int, default=0, help="training iterations per run")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANTS),
+        choices=list(VARIANTS),
+        metavar="VARIANT",
+        help=f"rows to train (default all: {', '.join(repr(v) for v in VARIANTS)})",
+    )
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
     p.add_argument("--output", default="", help="default output/study[_quick]")
     p.add_argument("--datasets", default="", help="an existing DETECTRON2_DATASETS to use")
