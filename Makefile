@@ -48,7 +48,7 @@ test: setup media
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# DEMO_ARGS=--long: more data and 3000 iterations (about an hour on 2 cores, better numbers)
+# DEMO_ARGS=--long: 2000 training clips, 2000 iterations (about 30 minutes on 2 cores)
 demo: setup media
 	$(PY) tools/run_demo.py $(DEMO_ARGS)
 
