@@ -156,14 +156,14 @@ def main(args):
                 run_dir = os.path.join(out, subset, tag, f"seed{seed}")
                 curve = variant == "AuTR" and seed == args.seeds[0]
                 train(config, run_dir, seed, iters, curve, env)
-                runs.append((subset, variant, seed, config, run_dir))
+                runs.append((subset, variant, config, run_dir, curve))
 
     import autr_d2  # noqa: F401
     from autr_d2.engine import evaluate_weights
     from autr_d2.evaluation import evaluate_baseline
 
     results, curves, baselines = {}, {}, {}
-    for subset, variant, seed, config, run_dir in runs:
+    for subset, variant, config, run_dir, curve in runs:
         names = [f"avs_synth_{subset}_{sp}" for sp in SPLITS]
         cache = os.path.join(run_dir, "study_eval.json")
         if os.path.isfile(cache):
@@ -175,7 +175,7 @@ def main(args):
             json.dump(res, open(cache, "w"), indent=1)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in SPLITS}
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
-        if variant == "AuTR" and seed == args.seeds[0]:
+        if curve:
             curves[subset] = os.path.join(run_dir, "metrics.json")
     for subset in args.subsets:
         baselines[subset] = {
