@@ -10,6 +10,7 @@ python tools/train_net.py --config-file ... --num-gpus 2        # DDP (gloo on a
 import sys
 
 import detectron2.utils.comm as comm
+import torch
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser, default_setup, launch
 from detectron2.evaluation import verify_results
@@ -30,6 +31,17 @@ def setup(args):
 
 
 def main(args):
+    try:
+        return run(args)
+    finally:
+        # Shut the process group down before the interpreter exits: a gloo group left to the
+        # interpreter's teardown sometimes aborts a worker ("terminate called without an active
+        # exception") after the results are written.
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def run(args):
     cfg = setup(args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
