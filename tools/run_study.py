@@ -90,6 +90,7 @@ def figures(results, curves, out_dir):
                 ks = sorted(by_k)
                 ax.plot(ks, [statistics.mean(by_k[k]) for k in ks], marker="o", label=variant)
         ax.set(xlabel="silent distractors in the clip", ylabel="M_J (%)")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_title(f"AVS-Synth {subset.upper()} test")
         ax.legend(fontsize=7)
         fig.tight_layout()
