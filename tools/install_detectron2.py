@@ -273,7 +273,9 @@ def main(argv=None):
 
     installed = installed_version()
     stale = installed and installed.startswith("0.6+purepy") and installed != WHEEL_VERSION
-    if stale:
+    if not installed:
+        log("Detectron2 is not installed in this environment yet: installing it")
+    elif stale:
         log(f"installed detectron2 {installed} is an older build of this script: upgrading")
     elif not args.force and verify():
         log(f"Detectron2 {installed} already installed; nothing to do (--force reinstalls)")
