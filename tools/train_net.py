@@ -30,14 +30,21 @@ def setup(args):
     return cfg
 
 
+def _distributed():
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 def main(args):
     try:
-        return run(args)
+        result = run(args)
+        if _distributed():  # no rank tears the group down while another still uses it
+            comm.synchronize()
+        return result
     finally:
         # Shut the process group down before the interpreter exits: a gloo group left to the
         # interpreter's teardown sometimes aborts a worker ("terminate called without an active
         # exception") after the results are written.
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
+        if _distributed():
             torch.distributed.destroy_process_group()
 
 
