@@ -41,6 +41,14 @@ def add_autr_config(cfg):
     cfg.MODEL.AUDIO.NORM = ""
     # ReLU on the embedding, as the original; False for training from scratch (no dead units).
     cfg.MODEL.AUDIO.EMBED_RELU = True
+    # Weight of an auxiliary loss that names each training clip's category (the dataset CSV's
+    # category column, AVSBench S4 has it) from the audio embedding: cross-entropy of a linear
+    # classifier on it. The offline stand-in for VGGish's AudioSet pretraining when the encoder is
+    # trained from scratch; 0 = off (the paper, whose VGGish is pretrained and frozen).
+    cfg.MODEL.AUDIO.CATEGORY_WEIGHT = 0.0
+    # Outputs of that classifier: at least the number of categories in DATASETS.TRAIN (AVS-Synth
+    # S4: 15, AVSBench S4: 23). Labels are the training categories in sorted order.
+    cfg.MODEL.AUDIO.NUM_CATEGORIES = 0
 
     # ---------------------------------------------------------------- PVT-v2 backbone (timm)
     cfg.MODEL.PVT = CN()

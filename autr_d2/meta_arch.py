@@ -57,6 +57,8 @@ class AuTR(nn.Module):
         multi_source=False,
         sound_threshold=0.5,
         return_attention=False,
+        audio_classifier=None,
+        category_weight=0.0,
     ):
         """
         NOTE: this interface is experimental.
@@ -76,6 +78,9 @@ class AuTR(nn.Module):
             deep_supervision: supervise every decoder layer.
             multi_source, sound_threshold: inference rule (see MODEL.AUTR.TEST).
             return_attention: also output the decoder's last cross-attention maps.
+            audio_classifier: E -> number of training categories, trained with
+                ``category_weight`` times the cross-entropy of each clip's "category_id"
+                (``loss_audio_category``); None = no such loss (the paper).
         """
         super().__init__()
         self.backbone = backbone
@@ -94,6 +99,8 @@ class AuTR(nn.Module):
         self.multi_source = multi_source
         self.sound_threshold = sound_threshold
         self.return_attention = return_attention
+        self.audio_classifier = audio_classifier
+        self.category_weight = category_weight
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
 
@@ -120,6 +127,14 @@ class AuTR(nn.Module):
             sound_head = "linear"
         audio_encoder = build_audio_encoder(cfg) if use_audio else None
         audio_proj = nn.Linear(audio_encoder.output_dim, dim) if use_audio else None
+        audio_classifier = None
+        if use_audio and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0:
+            if cfg.MODEL.AUDIO.NUM_CATEGORIES < 2:
+                raise ValueError(
+                    "MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs MODEL.AUDIO.NUM_CATEGORIES >= 2 "
+                    f"(got {cfg.MODEL.AUDIO.NUM_CATEGORIES})"
+                )
+            audio_classifier = nn.Linear(audio_encoder.output_dim, cfg.MODEL.AUDIO.NUM_CATEGORIES)
         weight_dict = {
             "loss_mask": a.MASK_WEIGHT,
             "loss_dice": a.DICE_WEIGHT,
@@ -178,6 +193,8 @@ class AuTR(nn.Module):
             "multi_source": a.TEST.MULTI_SOURCE,
             "sound_threshold": a.TEST.SOUND_THRESHOLD,
             "return_attention": a.TEST.RETURN_ATTENTION,
+            "audio_classifier": audio_classifier,
+            "category_weight": cfg.MODEL.AUDIO.CATEGORY_WEIGHT,
         }
 
     @property
@@ -197,12 +214,31 @@ class AuTR(nn.Module):
         flat = [(f.float() - self.pixel_mean) / self.pixel_std for clip in frames for f in clip]
         return ImageList.from_tensors(flat, self.backbone.size_divisibility)
 
-    def encode_audio(self, batched_inputs):
-        """-> ``[B*T, d_model]`` audio embedding, or None without audio."""
+    def encode_audio(self, batched_inputs, return_embedding=False):
+        """-> ``[B*T, d_model]`` audio tokens, or None without audio (with
+        ``return_embedding``: also the encoder's ``[B*T, E]`` embedding)."""
         if self.audio_encoder is None:
-            return None
+            return (None, None) if return_embedding else None
         mel = torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
-        return self.audio_proj(self.audio_encoder(mel))
+        emb = self.audio_encoder(mel)
+        return (self.audio_proj(emb), emb) if return_embedding else self.audio_proj(emb)
+
+    def audio_category_loss(self, embedding, batched_inputs):
+        """embedding ``[B*T, E]`` -> weighted cross-entropy of every frame's audio against its
+        clip's "category_id" (-1 = unknown, ignored)."""
+        if any("category_id" not in x for x in batched_inputs):
+            raise KeyError(
+                "MODEL.AUDIO.CATEGORY_WEIGHT > 0 but the inputs have no 'category_id' (the "
+                "training mapper adds it; a custom mapper must too)"
+            )
+        t = self.num_frames
+        labels = torch.tensor(
+            [x["category_id"] for x in batched_inputs for _ in range(t)], device=self.device
+        )
+        logits = self.audio_classifier(embedding)
+        if not (labels >= 0).any():  # keep the graph connected (DDP), contribute zero
+            return logits.sum() * 0.0
+        return self.category_weight * F.cross_entropy(logits, labels, ignore_index=-1)
 
     def predict(self, q, mask_features, audio):
         return {"sound": self.sound_head(q, audio), "masks": self.mask_head(q, mask_features)}
@@ -211,7 +247,7 @@ class AuTR(nn.Module):
         images = self.preprocess(batched_inputs)
         b, t = len(batched_inputs), self.num_frames
         features = self.backbone(images.tensor)
-        audio = self.encode_audio(batched_inputs)
+        audio, audio_embedding = self.encode_audio(batched_inputs, return_embedding=True)
         audio_tokens = None if audio is None else audio.view(b, t, -1)
         fused = self.av_encoder({n: features[n] for n in self.in_features}, audio_tokens, t)
         mask_features, refined = self.pixel_decoder(fused)
@@ -234,6 +270,10 @@ class AuTR(nn.Module):
                     losses[k] = losses[k] * self.criterion.weight_dict[k]
                 else:
                     losses.pop(k)
+            if self.audio_classifier is not None:
+                losses["loss_audio_category"] = self.audio_category_loss(
+                    audio_embedding, batched_inputs
+                )
             return losses
 
         outputs = self.predict(q_outs[-1], mask_features, audio)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from detectron2.data import DatasetCatalog
 from detectron2.data import transforms as T
 from PIL import Image
 
@@ -15,6 +16,8 @@ from autr_d2.data import AudioError, AVSClipDatasetMapper, ClipDataError, load_l
 from autr_d2.data.datasets import DatasetLayoutError, load_avs_clips
 from autr_d2.data.synth import SynthConfig, _rng, compose_clip, generate_avs_synth
 from autr_d2.data.synth_media import build_asset_bank
+
+from .conftest import tiny_cfg
 
 
 # ----------------------------------------------------------------------------- loader
@@ -199,6 +202,29 @@ def test_mapper_marks_unannotated_frames(tmp_path):
     out = mapper(d)
     assert out["annotated"].tolist() == [True, False, False, False, False]
     assert out["masks"][1:].sum() == 0
+
+
+def test_mapper_adds_category_id_for_the_audio_category_loss(tmp_path):
+    d = dict(_write_clip(tmp_path), category="dog")
+    kw = dict(augmentations=[T.Resize((32, 32))], image_format="RGB", num_frames=5)
+    assert "category_id" not in AVSClipDatasetMapper(True, **kw)(d)
+    mapper = AVSClipDatasetMapper(True, categories=["car", "dog"], **kw)
+    assert mapper(d)["category_id"] == 1
+    assert mapper(dict(d, category="cello"))["category_id"] == -1  # not a training category
+
+
+def test_category_labels_come_from_the_training_set():
+    for name, cats in (("test_cats_3", ["dog", "car", "dog", "cow"]), ("test_cats_1", ["multi"])):
+        if name not in DatasetCatalog.list():
+            DatasetCatalog.register(name, lambda c=cats: [{"category": x} for x in c])
+    on = ("MODEL.AUDIO.CATEGORY_WEIGHT", 1.0, "MODEL.AUDIO.NUM_CATEGORIES", 3)
+    labels = AVSClipDatasetMapper.from_config(tiny_cfg(*on, "DATASETS.TRAIN", ("test_cats_3",)))
+    assert labels["categories"] == ["car", "cow", "dog"]
+    assert AVSClipDatasetMapper.from_config(tiny_cfg(*on), is_train=False)["categories"] == ()
+    for train, n in (("test_cats_3", 2), ("test_cats_1", 3)):  # too many; MS3's single one
+        cfg = tiny_cfg(*on[:3], n, "DATASETS.TRAIN", (train,))
+        with pytest.raises(ValueError, match=f"{train}.*found"):
+            AVSClipDatasetMapper.from_config(cfg)
 
 
 def test_mapper_errors_name_the_file(tmp_path):

@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 import torch
+import torch.nn.functional as F
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
@@ -218,6 +219,27 @@ def test_gradients_reach_audio_encoder_unless_frozen(freeze):
         assert not any(p.requires_grad for p in model.audio_encoder.parameters())
     else:
         assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_audio_category_loss_by_hand_and_reaches_the_audio_encoder():
+    cat = ("MODEL.AUDIO.CATEGORY_WEIGHT", 2.0, "MODEL.AUDIO.NUM_CATEGORIES", 3)
+    model = build_model(tiny_cfg(*cat))
+    clips = [dict(random_clip(), category_id=1), dict(random_clip(), category_id=0)]
+    with EventStorage():
+        losses = model(clips)
+    emb = model.audio_encoder(torch.cat([c["audio"] for c in clips]))  # same batch statistics
+    expected = 2.0 * F.cross_entropy(model.audio_classifier(emb), torch.tensor([1] * 5 + [0] * 5))
+    assert torch.allclose(losses["loss_audio_category"], expected)
+    losses["loss_audio_category"].backward()
+    assert any(p.grad.abs().sum() > 0 for p in model.audio_encoder.parameters())
+    with EventStorage():  # only unknown categories: zero, still connected to the graph
+        zero = model([dict(random_clip(), category_id=-1)])["loss_audio_category"]
+        assert zero.item() == 0 and zero.requires_grad
+        with pytest.raises(KeyError, match="category_id"):
+            model([random_clip()])
+    assert build_model(tiny_cfg()).audio_classifier is None  # off by default (the paper)
+    with pytest.raises(ValueError, match="NUM_CATEGORIES >= 2"):
+        build_model(tiny_cfg(*cat[:3], 1))
 
 
 def test_tiny_model_overfits_one_clip():

@@ -84,7 +84,7 @@ def random_clip(cfg, train=False):
     if train:
         masks = torch.zeros(t, s, s, dtype=torch.uint8)
         masks[:, s // 4 : s // 2, s // 4 : s // 2] = 1
-        clip.update(masks=masks, annotated=torch.ones(t, dtype=torch.bool))
+        clip.update(masks=masks, annotated=torch.ones(t, dtype=torch.bool), category_id=0)
     return clip
 
 

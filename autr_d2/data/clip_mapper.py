@@ -11,6 +11,7 @@ from detectron2.data import transforms as T
 from PIL import Image
 
 from .audio import load_log_mel
+from .datasets.avsbench import train_categories
 
 __all__ = ["AVSClipDatasetMapper", "ClipDataError", "read_mask"]
 
@@ -40,6 +41,21 @@ def read_mask(path):
     return (arr >= 128).astype(np.uint8)
 
 
+def _category_labels(cfg):
+    """The training categories labelling MODEL.AUDIO.CATEGORY_WEIGHT's loss (() when off)."""
+    if not (cfg.MODEL.AUDIO.ENABLED and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0):
+        return ()
+    cats = train_categories(cfg.DATASETS.TRAIN)
+    if len(cats) < 2 or len(cats) > cfg.MODEL.AUDIO.NUM_CATEGORIES:
+        raise ValueError(
+            f"MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs 2 to MODEL.AUDIO.NUM_CATEGORIES "
+            f"({cfg.MODEL.AUDIO.NUM_CATEGORIES}) clip categories in DATASETS.TRAIN "
+            f"{tuple(cfg.DATASETS.TRAIN)}; found {len(cats)}: {cats} (MS3 has one, 'multi': "
+            f"set the weight to 0)"
+        )
+    return cats
+
+
 class AVSClipDatasetMapper:
     """Read and augment one clip.
 
@@ -60,6 +76,7 @@ class AVSClipDatasetMapper:
         num_frames,
         audio_cache_dir="",
         with_masks=True,
+        categories=(),
     ):
         """
         Args:
@@ -70,6 +87,8 @@ class AVSClipDatasetMapper:
             num_frames: T; a clip with another number of frames is an error.
             audio_cache_dir: cache folder for wav -> log-mel conversions ("" = none).
             with_masks: read ground-truth masks (False for unlabelled inference).
+            categories: when given, add "category_id" (the index of the clip's "category" in
+                this list, -1 when absent) for the audio-category loss.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -77,6 +96,7 @@ class AVSClipDatasetMapper:
         self.num_frames = num_frames
         self.audio_cache_dir = audio_cache_dir
         self.with_masks = with_masks
+        self.category_index = {c: i for i, c in enumerate(categories)}
         logging.getLogger(__name__).info(
             f"AVSClipDatasetMapper ({'train' if is_train else 'test'}): {augmentations}"
         )
@@ -103,6 +123,7 @@ class AVSClipDatasetMapper:
             "audio_cache_dir": cfg.INPUT.AUDIO_CACHE_DIR,
             # The evaluator reads ground truth from disk at the original size.
             "with_masks": is_train,
+            "categories": _category_labels(cfg) if is_train else (),
         }
 
     def _read_clip(self, dataset_dict):
@@ -159,6 +180,8 @@ class AVSClipDatasetMapper:
         )
         dataset_dict["masks"] = torch.as_tensor(out_masks)
         dataset_dict["annotated"] = torch.as_tensor(annotated)
+        if self.category_index:
+            dataset_dict["category_id"] = self.category_index.get(dataset_dict.get("category"), -1)
         dataset_dict["audio"] = load_log_mel(
             dataset_dict["audio_file"], self.num_frames, self.audio_cache_dir
         )

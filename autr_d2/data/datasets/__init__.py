@@ -9,6 +9,7 @@ from .avsbench import (
     load_avs_clips,
     register_all_avsbench,
     register_avs_dataset,
+    train_categories,
 )
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "register_all_avsbench",
     "register_all_avs_synth",
     "register_avs_dataset",
+    "train_categories",
 ]
 
 _root = os.getenv("DETECTRON2_DATASETS", "datasets")

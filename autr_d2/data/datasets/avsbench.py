@@ -188,6 +188,16 @@ def load_avs_clips(root, subset, split, check_files=True):
     return dicts
 
 
+def train_categories(dataset_names):
+    """Sorted clip categories of registered datasets (the labels of MODEL.AUDIO.CATEGORY_WEIGHT).
+
+    Read from the dataset dicts, not the metadata, so a tree generated after registration counts.
+    """
+    from detectron2.data import DatasetCatalog
+
+    return sorted({d["category"] for n in dataset_names for d in DatasetCatalog.get(n)})
+
+
 def register_avs_dataset(name, root, subset, split, categories):
     """Register one split under `name` (no-op when already registered, e.g. on re-import)."""
     if name in DatasetCatalog.list():
