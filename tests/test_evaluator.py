@@ -7,6 +7,7 @@ from detectron2.data import DatasetCatalog
 from PIL import Image
 
 from autr_d2.evaluation import AVSEvaluator, frame_f_curve
+from autr_d2.evaluation.avs_evaluator import frame_object_stats
 
 # Hand computation (4x4 frames, beta^2 = 0.3):
 #  A1: gt = 2x2 block; prob .9 on it, .6 on 2 more pixels -> J = 4/6
@@ -115,3 +116,18 @@ def test_wrong_size_prediction_is_an_error_and_masks_are_saved(case):
     bad = [{"frames": [{"sem_seg": torch.zeros(2, 5, 5)}] * 2}] + outputs[1:]
     with pytest.raises(ValueError, match="A_1.png.*prediction"):
         _run(name, inputs, bad, group=4)
+
+
+def test_frame_object_stats_by_hand():
+    objects = np.zeros((4, 6), np.int64)
+    objects[:, :2] = 1  # 8 px, sounding
+    objects[:, 4:] = 2  # 8 px, silent
+    pred = np.zeros((4, 6), bool)
+    pred[:, 1:5] = True  # 4 px on 1, 8 px on background, 4 px on 2: a tie, the lower id wins
+    assert frame_object_stats(pred, objects, {1}) == (True, 4, 16)
+    pred[0, 5] = True  # 5 px on the silent object: it is the one picked
+    assert frame_object_stats(pred, objects, {1}) == (False, 5, 17)
+    only_bg = np.zeros((4, 6), bool)
+    only_bg[:, 2:4] = True  # nothing on an object: no pick
+    assert frame_object_stats(only_bg, objects, {1}) == (False, 0, 8)
+    assert frame_object_stats(np.zeros((4, 6), bool), objects, {1, 2}) == (False, 0, 0)

@@ -246,6 +246,8 @@ def test_baselines_hand_computed(tmp_path):
                 "category": "x",
                 "height": 8,
                 "width": 8,
+                # which object sounds: the object diagnostics need it
+                "info": {"objects": [{"on": [c == 0] * 5}, {"on": [c == 1] * 5}]},
             }
         )
     name = "hand_made_baseline_split"
@@ -259,3 +261,8 @@ def test_baselines_hand_computed(tmp_path):
     assert largest["M_J"] == pytest.approx(50.0, abs=1e-4)
     assert empty["M_J"] == 0.0  # every frame has a sounding object
     assert empty["frames"] == 10
+    # object diagnostics: the rule picks the sounding object in clip 0 only, exactly
+    assert largest["picks_sounding"] == pytest.approx(50.0)
+    assert largest["J_when_picked"] == pytest.approx(100.0, abs=1e-4)
+    assert largest["silent_pixels"] == pytest.approx(50.0)  # clip 1: its 16 px on silent object 1
+    assert empty["picks_sounding"] == 0.0 and empty["silent_pixels"] == 0.0

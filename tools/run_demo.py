@@ -68,9 +68,14 @@ def write_demo_video(dataset, path, n_clips=3):
 
 
 def results_table(rows):
-    lines = ["| method | M_J | M_F | M_F (per frame) |", "|---|---:|---:|---:|"]
+    """M_J / M_F, and the evaluator's object diagnostics (AVS-Synth) where present."""
+    cols = ["M_J", "M_F", "M_F_per_frame"]
+    cols += [c for c in ("picks_sounding", "J_when_picked", "silent_pixels") if c in rows[0][1]]
+    lines = ["| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for name, r in rows:
-        lines.append(f"| {name} | {r['M_J']:.1f} | {r['M_F']:.1f} | {r['M_F_per_frame']:.1f} |")
+        lines.append(
+            f"| {name} | " + " | ".join(f"{r.get(c, float('nan')):.1f}" for c in cols) + " |"
+        )
     return "\n".join(lines)
 
 

@@ -10,6 +10,11 @@
 * M_F_per_frame: the same F curve, max taken per frame, mean over valid frames (batch-independent).
 * Breakdowns: M_J per category, and for AVS-Synth (whose clips carry ``info.num_distractors``) M_J
   and M_F_per_frame per number of silent distractors.
+* Object diagnostics, for AVS-Synth only (its per-frame object maps say which object is where and
+  ``info.objects[k].on[t]`` which sounds): ``picks_sounding``, the % of frames with something
+  sounding where the object the binary prediction covers most is a sounding one;
+  ``J_when_picked``, the mean J of those frames; ``silent_pixels``, the % of predicted pixels that
+  lie on silent objects. They separate "finds the wrong object" from "draws a rough mask".
 
 The evaluator keeps per-clip sums (a 255-float F curve and a few counters), never whole
 predictions, so memory does not grow with the predictions' size; groups are formed by the clips'
@@ -30,7 +35,14 @@ from PIL import Image
 
 from ..data.clip_mapper import read_mask
 
-__all__ = ["AVSEvaluator", "frame_jaccard", "frame_f_curve", "THRESHOLDS", "BETA2"]
+__all__ = [
+    "AVSEvaluator",
+    "frame_jaccard",
+    "frame_f_curve",
+    "frame_object_stats",
+    "THRESHOLDS",
+    "BETA2",
+]
 
 BETA2 = 0.3
 THRESHOLDS = torch.linspace(0, 1 - 1e-10, 255, dtype=torch.float64)
@@ -62,6 +74,17 @@ def frame_f_curve(prob, gt):
     rec = tp / (n_gt + 1e-20)
     f = (1 + BETA2) * prec * rec / (BETA2 * prec + rec)
     return torch.nan_to_num(f, nan=0.0)
+
+
+def frame_object_stats(pred, objects, sounding):
+    """pred ``[H,W]`` bool, objects ``[H,W]`` int (0 = background, k = object k), sounding: the
+    ids of the objects that sound in this frame -> (the object pred covers most is sounding,
+    predicted pixels on silent objects, predicted pixels)."""
+    covered = np.bincount(objects[pred].ravel(), minlength=1)
+    covered[0] = 0  # background is not an object
+    picked = bool(covered.max() > 0 and int(covered.argmax()) in sounding)
+    silent = [k for k in range(1, len(covered)) if k not in sounding]
+    return picked, int(covered[silent].sum()), int(pred.sum())
 
 
 class AVSEvaluator(DatasetEvaluator):
@@ -110,6 +133,10 @@ class AVSEvaluator(DatasetEvaluator):
                 # AVS-Synth clips say how many silent distractors they show
                 "distractors": (inp.get("info") or {}).get("num_distractors"),
             }
+            objects = (inp.get("info") or {}).get("objects")
+            inst_paths = inp.get("instance_file_names") if objects else None
+            if inst_paths:
+                rec.update(pick_n=0, picked=0, j_picked_sum=0.0, silent_px=0, pred_px=0)
             for k, (frame_out, gt_path) in enumerate(zip(out["frames"], gts)):
                 prob = frame_out["sem_seg"][1].to(self._cpu)
                 if self._save and self._output_dir:
@@ -124,14 +151,33 @@ class AVSEvaluator(DatasetEvaluator):
                         f"{gt_path}: mask is {tuple(gt.shape)}, prediction is "
                         f"{tuple(prob.shape)} (height/width of the dataset dict)"
                     )
-                rec["j_sum"] += frame_jaccard(prob, gt)
+                j = frame_jaccard(prob, gt)
+                rec["j_sum"] += j
                 rec["j_n"] += 1
+                if inst_paths:
+                    self._object_stats(rec, prob > 0.5, gt, inst_paths[k], objects, k, j)
                 f = frame_f_curve(prob, gt)
                 if f is not None:
                     rec["f_sum"] += f
                     rec["f_n"] += 1
                     rec["fmax_sum"] += float(f.max())
             self._clips[clip_id] = rec
+
+    @staticmethod
+    def _object_stats(rec, pred, gt, inst_path, objects, k, j):
+        ids = np.asarray(Image.open(inst_path))
+        if ids.shape != tuple(pred.shape):
+            raise ValueError(
+                f"{inst_path}: object map is {ids.shape}, prediction is {tuple(pred.shape)}"
+            )
+        on = {i + 1 for i, o in enumerate(objects) if o["on"][k]}
+        picked, silent, n_pred = frame_object_stats(pred.numpy(), ids, on)
+        rec["silent_px"] += silent
+        rec["pred_px"] += n_pred
+        if gt.any():
+            rec["pick_n"] += 1
+            rec["picked"] += picked
+            rec["j_picked_sum"] += j if picked else 0.0
 
     def evaluate(self):
         if self._distributed:
@@ -162,6 +208,13 @@ class AVSEvaluator(DatasetEvaluator):
         res["frames_F"] = f_n
         res["clips"] = len(ordered)
         res["F_group_size"] = self._group
+        diag = [r for r in ordered if "pick_n" in r]
+        if diag:
+            picked = sum(r["picked"] for r in diag)
+            res["picks_sounding"] = 100 * picked / max(sum(r["pick_n"] for r in diag), 1)
+            res["J_when_picked"] = 100 * sum(r["j_picked_sum"] for r in diag) / max(picked, 1)
+            pred_px = sum(r["pred_px"] for r in diag)
+            res["silent_pixels"] = 100 * sum(r["silent_px"] for r in diag) / max(pred_px, 1)
         cats = {}
         for r in ordered:
             s = cats.setdefault(r["category"], [0.0, 0])
