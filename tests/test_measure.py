@@ -39,7 +39,11 @@ def test_study_runs_every_row_and_writes_table_and_figures(synth_root, tmp_path)
         "run_study.py",
         *("--subsets", "s4", "--seeds", "1", "--iters", "2", "--output", str(tmp_path / "st")),
         *("--datasets", os.path.dirname(synth_root), "--figures", str(figs)),
+        *("MODEL.AUTR.DEC_LAYERS", "1"),  # overrides reach every run
     )
+    for variant in ("AuTR", "visual_only"):
+        run_cfg = (tmp_path / "st" / "s4" / variant / "seed1" / "config.yaml").read_text()
+        assert "DEC_LAYERS: 1\n" in run_cfg
     md = (tmp_path / "st" / "results.md").read_text()
     for row in ("AuTR", "learned queries", "dot-product head", "visual only", "largest object"):
         assert row in md, res.stdout[-2000:]

@@ -47,7 +47,7 @@ def sh(cmd, env):
     subprocess.run(cmd, env=env, check=True, cwd=ROOT)
 
 
-def train(config, out, seed, iters, curve, env):
+def train(config, out, seed, iters, curve, env, opts=()):
     if os.path.isfile(os.path.join(out, "model_final.pth")):
         return
     cmd = [sys.executable, "tools/train_net.py", "--config-file", config]
@@ -61,6 +61,7 @@ def train(config, out, seed, iters, curve, env):
         cmd += ["TEST.EVAL_PERIOD", str(max(iters // 6, 1)), "SOLVER.LOG_PERIOD", "10"]
     else:
         cmd += ["TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
+    cmd += list(opts)
     sh(cmd, env)
 
 
@@ -156,7 +157,7 @@ def main(args):
                 tag = variant.replace(" ", "_").replace("-", "_")
                 run_dir = os.path.join(out, subset, tag, f"seed{seed}")
                 curve = variant == "AuTR" and seed == args.seeds[0]
-                train(config, run_dir, seed, iters, curve, env)
+                train(config, run_dir, seed, iters, curve, env, args.opts)
                 runs.append((subset, variant, config, run_dir, curve))
 
     import autr_d2  # noqa: F401
@@ -171,7 +172,10 @@ def main(args):
             res = json.load(open(cache))
         else:
             res = evaluate_weights(
-                config, os.path.join(run_dir, "model_final.pth"), names, ["OUTPUT_DIR", run_dir]
+                config,
+                os.path.join(run_dir, "model_final.pth"),
+                names,
+                ["OUTPUT_DIR", run_dir] + list(args.opts),
             )
             json.dump(res, open(cache, "w"), indent=1)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in SPLITS}
@@ -212,6 +216,12 @@ def get_parser():
     p.add_argument("--output", default="", help="default output/study[_quick]")
     p.add_argument("--datasets", default="", help="an existing DETECTRON2_DATASETS to use")
     p.add_argument("--figures", default=os.path.join(ROOT, "docs", "figures"))
+    p.add_argument(
+        "opts",
+        nargs=argparse.REMAINDER,
+        help="config overrides for every run and its evaluation, KEY VALUE pairs (use a new "
+        "--output: finished runs are reused as they are)",
+    )
     return p
 
 
