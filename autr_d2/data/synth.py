@@ -360,8 +360,25 @@ def generate_avs_synth(
 
 def ensure_avs_synth(root, sizes, cfg=None):
     """Reuse a finished AVS-Synth at `root` (it has stats.json), else generate it with `sizes`
-    (``{subset: {split: n}}``; missing splits get 0). Used by tools/run_demo.py and run_study.py."""
-    if os.path.isfile(os.path.join(root, "stats.json")):
+    (``{subset: {split: n}}``; missing splits get 0). Used by tools/run_demo.py and run_study.py.
+
+    A finished tree whose clip counts differ from `sizes` (an older run's sizes) is an error that
+    names the splits, rather than a study that fails later on a missing split."""
+    stats_path = os.path.join(root, "stats.json")
+    if os.path.isfile(stats_path):
+        with open(stats_path) as f:
+            stats = json.load(f)
+        wrong = [
+            f"{sub}_{split}: {stats.get(f'{sub}_{split}', {}).get('clips', 0)} clips, {n} wanted"
+            for sub, splits in sizes.items()
+            for split, n in splits.items()
+            if n and stats.get(f"{sub}_{split}", {}).get("clips", 0) != n
+        ]
+        if wrong:
+            raise ValueError(
+                f"{root} holds an AVS-Synth generated with other sizes ({'; '.join(wrong)}): "
+                f"remove it or point to another datasets folder"
+            )
         print(f"reusing {root}")
         return
     subsets = tuple(s for s in ("s4", "ms3") if any(sizes.get(s, {}).values()))
