@@ -295,12 +295,13 @@ def test_generator_refuses_overwrite_and_splits_are_disjoint(synth_root):
     assert os.path.isfile(f"{synth_root}/contact_sheet_s4.png")
 
 
-def test_ensure_avs_synth_reuses_a_tree_only_with_the_same_sizes(tmp_path, capsys):
+def test_ensure_avs_synth_reuses_a_tree_only_with_every_split_asked_for(tmp_path, capsys):
     from autr_d2.data.synth import ensure_avs_synth
 
     root, cfg = str(tmp_path / "avs_synth"), SynthConfig(media="procedural")
     ensure_avs_synth(root, {"s4": {"train": 2}}, cfg)
-    ensure_avs_synth(root, {"s4": {"train": 2, "val": 0}}, cfg)  # 0 = not wanted
+    ensure_avs_synth(root, {"s4": {"train": 5, "val": 0}}, cfg)  # other counts; 0 = not wanted
     assert "reusing" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="s4_val: 0 clips, 1 wanted.*remove it"):
-        ensure_avs_synth(root, {"s4": {"train": 2, "val": 1}}, cfg)
+    assert len(load_avs_clips(root, "s4", "train")) == 2
+    with pytest.raises(ValueError, match="without s4_val, ms3_train: remove it"):
+        ensure_avs_synth(root, {"s4": {"train": 2, "val": 1}, "ms3": {"train": 1}}, cfg)

@@ -146,7 +146,8 @@ def main(args):
     t0 = time.perf_counter()
     from autr_d2.data.synth import DEFAULT_SIZES, ensure_avs_synth
 
-    ensure_avs_synth(os.path.join(datasets, "avs_synth"), mode["sizes"] or DEFAULT_SIZES)
+    sizes = mode["sizes"] or DEFAULT_SIZES
+    ensure_avs_synth(os.path.join(datasets, "avs_synth"), {s: sizes[s] for s in args.subsets})
 
     runs = []
     for subset in args.subsets:

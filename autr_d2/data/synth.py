@@ -362,22 +362,23 @@ def ensure_avs_synth(root, sizes, cfg=None):
     """Reuse a finished AVS-Synth at `root` (it has stats.json), else generate it with `sizes`
     (``{subset: {split: n}}``; missing splits get 0). Used by tools/run_demo.py and run_study.py.
 
-    A finished tree whose clip counts differ from `sizes` (an older run's sizes) is an error that
-    names the splits, rather than a study that fails later on a missing split."""
+    A finished tree is reused whatever its clip counts, but one that lacks a split `sizes` asks
+    for (an older run's sizes) is an error naming the splits, rather than a study that fails later.
+    """
     stats_path = os.path.join(root, "stats.json")
     if os.path.isfile(stats_path):
         with open(stats_path) as f:
             stats = json.load(f)
-        wrong = [
-            f"{sub}_{split}: {stats.get(f'{sub}_{split}', {}).get('clips', 0)} clips, {n} wanted"
+        missing = [
+            f"{sub}_{split}"
             for sub, splits in sizes.items()
             for split, n in splits.items()
-            if n and stats.get(f"{sub}_{split}", {}).get("clips", 0) != n
+            if n and not stats.get(f"{sub}_{split}", {}).get("clips", 0)
         ]
-        if wrong:
+        if missing:
             raise ValueError(
-                f"{root} holds an AVS-Synth generated with other sizes ({'; '.join(wrong)}): "
-                f"remove it or point to another datasets folder"
+                f"{root} holds an AVS-Synth generated without {', '.join(missing)}: remove it "
+                f"or point to another datasets folder"
             )
         print(f"reusing {root}")
         return
