@@ -214,14 +214,14 @@ class AuTR(nn.Module):
         flat = [(f.float() - self.pixel_mean) / self.pixel_std for clip in frames for f in clip]
         return ImageList.from_tensors(flat, self.backbone.size_divisibility)
 
-    def encode_audio(self, batched_inputs, return_embedding=False):
-        """-> ``[B*T, d_model]`` audio tokens, or None without audio (with
-        ``return_embedding``: also the encoder's ``[B*T, E]`` embedding)."""
+    def encode_audio(self, batched_inputs):
+        """-> (``[B*T, d_model]`` audio tokens, the encoder's ``[B*T, E]`` embedding), or
+        (None, None) without audio."""
         if self.audio_encoder is None:
-            return (None, None) if return_embedding else None
+            return None, None
         mel = torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
         emb = self.audio_encoder(mel)
-        return (self.audio_proj(emb), emb) if return_embedding else self.audio_proj(emb)
+        return self.audio_proj(emb), emb
 
     def audio_category_loss(self, embedding, batched_inputs):
         """embedding ``[B*T, E]`` -> weighted cross-entropy of every frame's audio against its
@@ -247,7 +247,7 @@ class AuTR(nn.Module):
         images = self.preprocess(batched_inputs)
         b, t = len(batched_inputs), self.num_frames
         features = self.backbone(images.tensor)
-        audio, audio_embedding = self.encode_audio(batched_inputs, return_embedding=True)
+        audio, audio_embedding = self.encode_audio(batched_inputs)
         audio_tokens = None if audio is None else audio.view(b, t, -1)
         fused = self.av_encoder({n: features[n] for n in self.in_features}, audio_tokens, t)
         mask_features, refined = self.pixel_decoder(fused)

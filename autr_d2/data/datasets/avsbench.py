@@ -193,8 +193,6 @@ def train_categories(dataset_names):
 
     Read from the dataset dicts, not the metadata, so a tree generated after registration counts.
     """
-    from detectron2.data import DatasetCatalog
-
     return sorted({d["category"] for n in dataset_names for d in DatasetCatalog.get(n)})
 
 
