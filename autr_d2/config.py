@@ -26,9 +26,12 @@ def add_autr_config(cfg):
     cfg.MODEL.AUDIO.ENABLED = True
     # Name in AUDIO_ENCODER_REGISTRY.
     cfg.MODEL.AUDIO.NAME = "VGGish"
-    # Local VGGish state dict (e.g. vggish-10086976.pth); "" = random init (offline training).
+    # Local VGGish state dict (the released vggish-10086976.pth, or one written by
+    # tools/pretrain_audio.py for the architecture below); read when training starts, never when
+    # a model is built; "" = random init.
     cfg.MODEL.AUDIO.WEIGHTS = ""
-    # Freeze the audio encoder (the paper freezes pretrained VGGish).
+    # Freeze the audio encoder (the paper freezes pretrained VGGish): no gradient, eval mode
+    # (fixed BatchNorm statistics when NORM is set), run without autograd.
     cfg.MODEL.AUDIO.FREEZE = False
     # Channel multiplier of the VGGish conv stack (1.0 = the original, needed to load weights).
     cfg.MODEL.AUDIO.WIDTH_MULT = 1.0
@@ -37,7 +40,7 @@ def add_autr_config(cfg):
     # Size of the audio embedding VGGish outputs (128 in the original).
     cfg.MODEL.AUDIO.EMBED_DIM = 128
     # Norm after every VGGish conv ("" = none, as the original; "BN" speeds up training from
-    # scratch a lot). Not loadable from released weights.
+    # scratch a lot). The released VGGish has none; tools/pretrain_audio.py writes either.
     cfg.MODEL.AUDIO.NORM = ""
     # ReLU on the embedding, as the original; False for training from scratch (no dead units).
     cfg.MODEL.AUDIO.EMBED_RELU = True
@@ -46,23 +49,36 @@ def add_autr_config(cfg):
     # classifier on it. The offline stand-in for VGGish's AudioSet pretraining when the encoder is
     # trained from scratch; 0 = off (the paper, whose VGGish is pretrained and frozen).
     cfg.MODEL.AUDIO.CATEGORY_WEIGHT = 0.0
-    # Outputs of that classifier: at least the number of categories in DATASETS.TRAIN (AVS-Synth
-    # S4: 15, AVSBench S4: 23). Labels are the training categories in sorted order.
+    # Outputs of that classifier: 0 = the number of categories the metadata of DATASETS.TRAIN
+    # lists (AVSBench S4: 23, AVS-Synth S4: 15); else at least that many. Labels are the training
+    # categories in sorted order.
     cfg.MODEL.AUDIO.NUM_CATEGORIES = 0
 
-    # ---------------------------------------------------------------- PVT-v2 backbone (timm)
-    cfg.MODEL.PVT = CN()
-    # timm model name: pvt_v2_b0 ... pvt_v2_b5.
-    cfg.MODEL.PVT.NAME = "pvt_v2_b5"
+    # ---------------------------------------------------------------- timm backbones
+    # MODEL.BACKBONE.NAME "build_timm_backbone" (or its older alias "build_pvt_v2_backbone").
+    cfg.MODEL.TIMM = CN()
+    # timm model name with features at strides 4-32: pvt_v2_b0 ... pvt_v2_b5,
+    # tf_efficientnet_lite0, convnext_tiny, swin_tiny_patch4_window7_224, ...
+    cfg.MODEL.TIMM.NAME = "pvt_v2_b5"
     # Output feature names, stride 4/8/16/32.
-    cfg.MODEL.PVT.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
-    # Freeze every backbone parameter (the paper freezes pretrained backbones).
-    cfg.MODEL.PVT.FREEZE = False
-    # Local PVT-v2 classification state dict (official or timm layout); "" = random init.
-    cfg.MODEL.PVT.WEIGHTS = ""
-    # Stochastic depth rate inside PVT-v2.
-    cfg.MODEL.PVT.DROP_PATH_RATE = 0.1
+    cfg.MODEL.TIMM.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
+    # Freeze the backbone: no gradient, eval mode (fixed BatchNorm statistics), run without
+    # autograd (the paper freezes pretrained backbones).
+    cfg.MODEL.TIMM.FREEZE = False
+    # Local classification state dict in timm's layout (or one timm converts, e.g. the official
+    # PVT-v2 release); read when training starts, never when a model is built; "" = random init.
+    cfg.MODEL.TIMM.WEIGHTS = ""
+    # Stochastic depth rate (families that have it).
+    cfg.MODEL.TIMM.DROP_PATH_RATE = 0.1
+    # Normalise images with the timm model's own pretrained mean/std instead of
+    # MODEL.PIXEL_MEAN/PIXEL_STD (e.g. 0.5/0.5 for tf_efficientnet_lite0).
+    cfg.MODEL.TIMM.PRETRAINED_NORM = False
     # (The D2 ResNet is frozen with MODEL.BACKBONE.FREEZE_AT: 5 freezes every stage.)
+    cfg.register_renamed_key("MODEL.PVT", "MODEL.TIMM", "the PVT-v2 keys are now MODEL.TIMM.*")
+    # A checkpoint given for inference (--eval-only, the predictor, demo, visualize) must set every
+    # model parameter; False makes one that leaves any unset an error listing the keys, True only
+    # warns. Training from MODEL.WEIGHTS (an ImageNet backbone, an init checkpoint) may set a part.
+    cfg.MODEL.ALLOW_PARTIAL_WEIGHTS = False
 
     # ---------------------------------------------------------------- AuTR head
     cfg.MODEL.AUTR = CN()

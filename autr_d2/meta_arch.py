@@ -22,6 +22,34 @@ __all__ = ["AuTR"]
 logger = logging.getLogger(__name__)
 
 
+def _is_frozen(module):
+    params = list(module.parameters()) if module is not None else []
+    return bool(params) and not any(p.requires_grad for p in params)
+
+
+def _num_categories(cfg):
+    """MODEL.AUDIO.NUM_CATEGORIES, or when 0 the number of categories that the metadata of
+    DATASETS.TRAIN lists (registration sets it; a tree generated after registration, whose
+    metadata lists none, is counted from its clips)."""
+    from detectron2.data import MetadataCatalog
+
+    from .data.datasets import train_categories
+
+    if cfg.MODEL.AUDIO.NUM_CATEGORIES:
+        return cfg.MODEL.AUDIO.NUM_CATEGORIES
+    cats = set()
+    for name in cfg.DATASETS.TRAIN:
+        cats |= set(MetadataCatalog.get(name).get("categories", None) or train_categories([name]))
+    if len(cats) < 2:
+        raise ValueError(
+            "MODEL.AUDIO.CATEGORY_WEIGHT > 0 with MODEL.AUDIO.NUM_CATEGORIES 0 takes the number "
+            f"of categories from the metadata of DATASETS.TRAIN {tuple(cfg.DATASETS.TRAIN)}, "
+            f"which lists {len(cats)} ({sorted(cats)}); the loss needs clips labelled with at "
+            "least 2 categories (MS3 has none: set the weight to 0), or set NUM_CATEGORIES"
+        )
+    return len(cats)
+
+
 @META_ARCH_REGISTRY.register()
 class AuTR(nn.Module):
     """Segments the objects that make the sound in each frame of a clip.
@@ -103,6 +131,18 @@ class AuTR(nn.Module):
         self.category_weight = category_weight
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
+        # Encoders whose every parameter is frozen (the paper's pretrained backbone and VGGish)
+        # stay in eval mode (fixed BatchNorm statistics) and run without autograd.
+        self.frozen = tuple(
+            name for name in ("backbone", "audio_encoder") if _is_frozen(getattr(self, name))
+        )
+        self.train(self.training)
+
+    def train(self, mode=True):
+        super().train(mode)
+        for name in getattr(self, "frozen", ()):
+            getattr(self, name).eval()
+        return self
 
     @classmethod
     def from_config(cls, cfg):
@@ -116,6 +156,14 @@ class AuTR(nn.Module):
                 f"(it gives {sorted(shapes)}); check MODEL.RESNETS.OUT_FEATURES"
             )
         dim = a.HIDDEN_DIM
+        mean, std = cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD
+        if cfg.MODEL.TIMM.PRETRAINED_NORM:
+            if not hasattr(backbone, "pixel_mean"):
+                raise ValueError(
+                    "MODEL.TIMM.PRETRAINED_NORM needs a timm backbone (MODEL.BACKBONE.NAME "
+                    f"build_timm_backbone), got {cfg.MODEL.BACKBONE.NAME}"
+                )
+            mean, std = backbone.pixel_mean, backbone.pixel_std
         use_audio = cfg.MODEL.AUDIO.ENABLED
         query_init = a.QUERY_INIT
         if not use_audio and query_init == "audio":
@@ -129,12 +177,13 @@ class AuTR(nn.Module):
         audio_proj = nn.Linear(audio_encoder.output_dim, dim) if use_audio else None
         audio_classifier = None
         if use_audio and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0:
-            if cfg.MODEL.AUDIO.NUM_CATEGORIES < 2:
+            n_cat = _num_categories(cfg)
+            if n_cat < 2:
                 raise ValueError(
-                    "MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs MODEL.AUDIO.NUM_CATEGORIES >= 2 "
-                    f"(got {cfg.MODEL.AUDIO.NUM_CATEGORIES})"
+                    f"MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs MODEL.AUDIO.NUM_CATEGORIES >= 2 "
+                    f"(got {n_cat})"
                 )
-            audio_classifier = nn.Linear(audio_encoder.output_dim, cfg.MODEL.AUDIO.NUM_CATEGORIES)
+            audio_classifier = nn.Linear(audio_encoder.output_dim, n_cat)
         weight_dict = {
             "loss_mask": a.MASK_WEIGHT,
             "loss_dice": a.DICE_WEIGHT,
@@ -187,8 +236,8 @@ class AuTR(nn.Module):
             "in_features": a.IN_FEATURES,
             "dec_in_features": a.DEC_IN_FEATURES,
             "num_frames": cfg.INPUT.SAMPLING_FRAME_NUM,
-            "pixel_mean": cfg.MODEL.PIXEL_MEAN,
-            "pixel_std": cfg.MODEL.PIXEL_STD,
+            "pixel_mean": mean,
+            "pixel_std": std,
             "deep_supervision": a.DEEP_SUPERVISION,
             "multi_source": a.TEST.MULTI_SOURCE,
             "sound_threshold": a.TEST.SOUND_THRESHOLD,
@@ -214,13 +263,19 @@ class AuTR(nn.Module):
         flat = [(f.float() - self.pixel_mean) / self.pixel_std for clip in frames for f in clip]
         return ImageList.from_tensors(flat, self.backbone.size_divisibility)
 
+    def encode_visual(self, images):
+        """``[B*T,3,H,W]`` normalised -> the backbone's feature dict (no autograd when frozen)."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and "backbone" not in self.frozen):
+            return self.backbone(images)
+
     def encode_audio(self, batched_inputs):
         """-> (``[B*T, d_model]`` audio tokens, the encoder's ``[B*T, E]`` embedding), or
         (None, None) without audio."""
         if self.audio_encoder is None:
             return None, None
         mel = torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
-        emb = self.audio_encoder(mel)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and "audio_encoder" not in self.frozen):
+            emb = self.audio_encoder(mel)
         return self.audio_proj(emb), emb
 
     def audio_category_loss(self, embedding, batched_inputs):
@@ -246,7 +301,7 @@ class AuTR(nn.Module):
     def forward(self, batched_inputs):
         images = self.preprocess(batched_inputs)
         b, t = len(batched_inputs), self.num_frames
-        features = self.backbone(images.tensor)
+        features = self.encode_visual(images.tensor)
         audio, audio_embedding = self.encode_audio(batched_inputs)
         audio_tokens = None if audio is None else audio.view(b, t, -1)
         fused = self.av_encoder({n: features[n] for n in self.in_features}, audio_tokens, t)

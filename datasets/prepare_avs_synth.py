@@ -10,6 +10,7 @@ import json
 import os
 
 from autr_d2.data.synth import DEFAULT_SIZES, SPLITS, SynthConfig, generate_avs_synth
+from autr_d2.utils.outputs import OutputDirError
 
 
 def main(argv=None):
@@ -26,7 +27,11 @@ def main(argv=None):
         default="auto",
         help="real = Debian media (make media); procedural = shapes + tones",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a dataset this tool generated there (a folder with other files is refused)",
+    )
     p.add_argument(
         "--s4-train-masks",
         choices=["all", "first"],
@@ -45,13 +50,16 @@ def main(argv=None):
     args = p.parse_args(argv)
     sizes = {s: {sp: getattr(args, f"{s}_{sp}") for sp in SPLITS} for s in ("s4", "ms3")}
     subsets = [s for s in ("s4", "ms3") if any(sizes[s].values())]
-    stats = generate_avs_synth(
-        args.root,
-        subsets,
-        sizes,
-        SynthConfig(seed=args.seed, media=args.media, s4_train_masks=args.s4_train_masks),
-        overwrite=args.overwrite,
-    )
+    try:
+        stats = generate_avs_synth(
+            args.root,
+            subsets,
+            sizes,
+            SynthConfig(seed=args.seed, media=args.media, s4_train_masks=args.s4_train_masks),
+            overwrite=args.overwrite,
+        )
+    except (FileExistsError, OutputDirError) as e:
+        raise SystemExit(f"error: {e}") from None
     print(json.dumps(stats, indent=1))
     print(f"AVS-Synth written to {args.root} (stats.json, contact_sheet_*.png inside)")
 

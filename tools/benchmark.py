@@ -166,9 +166,9 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
 
     model = build_model(cfg)
     if weights:
-        from detectron2.checkpoint import DetectionCheckpointer
+        from autr_d2.checkpoint import build_checkpointer
 
-        DetectionCheckpointer(model).load(weights)
+        build_checkpointer(cfg, model).load(weights)
     model.eval()
     clip = random_clip(cfg)
     with torch.no_grad():
@@ -268,8 +268,7 @@ def get_parser():
 
 def main(argv=None):
     args = get_parser().parse_args(argv)
-    opts = ["MODEL.WEIGHTS", "", "MODEL.AUDIO.WEIGHTS", "", "MODEL.PVT.WEIGHTS", "", *args.opts]
-    cfg = setup_cfg(args.config_file, opts)
+    cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
     res = run(cfg, args.repeats, args.warmup, args.loader_batches, args.weights)
     res["config"] = args.config_file
     print_table(res, args.config_file)

@@ -65,10 +65,7 @@ def main(argv=None):
     p.add_argument("--config-file", required=True)
     p.add_argument("opts", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
-    cfg = setup_cfg(
-        args.config_file,
-        ["MODEL.WEIGHTS", "", "MODEL.AUDIO.WEIGHTS", "", "MODEL.PVT.WEIGHTS", "", *args.opts],
-    )
+    cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
     params, total, by_module = count(cfg)
     print(
         f"{args.config_file}: {params / 1e6:.2f} M parameters, "

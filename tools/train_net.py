@@ -11,13 +11,13 @@ import sys
 
 import detectron2.utils.comm as comm
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser, default_setup, launch
 from detectron2.evaluation import verify_results
 from detectron2.utils.logger import setup_logger
 
 import autr_d2  # noqa: F401  (registers datasets and the model)
-from autr_d2.engine import Trainer, check_output_dir, setup_cfg
+from autr_d2.checkpoint import build_checkpointer
+from autr_d2.engine import USER_ERRORS, Trainer, check_output_dir, setup_cfg
 
 
 def setup(args):
@@ -52,9 +52,15 @@ def run(args):
     cfg = setup(args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
-            cfg.MODEL.WEIGHTS, resume=args.resume
-        )
+        checkpointer = build_checkpointer(cfg, model, cfg.OUTPUT_DIR)
+        if not cfg.MODEL.WEIGHTS and not (args.resume and checkpointer.has_checkpoint()):
+            if not args.allow_untrained:
+                raise SystemExit(
+                    "error: --eval-only needs the trained weights: MODEL.WEIGHTS path/to/"
+                    "model_final.pth (or --resume with an OUTPUT_DIR that holds a run); "
+                    "--allow-untrained scores a randomly initialised model on purpose"
+                )
+        checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
         res = Trainer.test(cfg, model)
         if comm.is_main_process():
             verify_results(cfg, res)
@@ -69,7 +75,13 @@ def get_parser():
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="allow training into an OUTPUT_DIR that already holds a run",
+        help="allow training into an OUTPUT_DIR that already holds a run (nothing is deleted: "
+        "checkpoints and metrics of the new run replace the old ones as they are written)",
+    )
+    parser.add_argument(
+        "--allow-untrained",
+        action="store_true",
+        help="with --eval-only: score a model without MODEL.WEIGHTS (random weights) on purpose",
     )
     return parser
 
@@ -77,14 +89,17 @@ def get_parser():
 def invoke_main():
     args = get_parser().parse_args()
     print("Command Line Args:", args)
-    launch(
-        main,
-        args.num_gpus,
-        num_machines=args.num_machines,
-        machine_rank=args.machine_rank,
-        dist_url=args.dist_url,
-        args=(args,),
-    )
+    try:
+        launch(
+            main,
+            args.num_gpus,
+            num_machines=args.num_machines,
+            machine_rank=args.machine_rank,
+            dist_url=args.dist_url,
+            args=(args,),
+        )
+    except USER_ERRORS as e:  # bad input or config: a sentence, not a traceback
+        raise SystemExit(f"error: {e}") from None
 
 
 if __name__ == "__main__":

@@ -25,8 +25,19 @@ from PIL import Image
 import autr_d2  # noqa: F401  (registers datasets and the model)
 from autr_d2.data.audio import load_log_mel
 from autr_d2.data.clip_mapper import read_mask
-from autr_d2.engine import setup_cfg
+from autr_d2.engine import USER_ERRORS, setup_cfg
+from autr_d2.utils.outputs import prepare_output_dir
 from autr_d2.utils.visualizer import attention_grid, clip_strip, overlay_mask, save_gif
+
+TOOL = "tools/visualize.py"
+OWNED = ["*_strip.png", "*_attention.png", "*_overlay.gif"]  # what this tool writes
+
+
+def positive_int(text):
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
 
 
 def get_parser():
@@ -34,10 +45,16 @@ def get_parser():
     p.add_argument("--config-file", default="", help="model config (needed with MODEL.WEIGHTS)")
     p.add_argument("--dataset", required=True, help="a registered split, e.g. avs_synth_s4_test")
     p.add_argument("--clips", nargs="*", default=[], help="clip ids (default: the first ones)")
-    p.add_argument("--num-clips", type=int, default=4, help="how many clips when --clips is empty")
+    p.add_argument(
+        "--num-clips", type=positive_int, default=4, help="how many clips when --clips is empty"
+    )
     p.add_argument("--pred-dir", default="", help="saved pred_masks folder instead of a model")
     p.add_argument("--output", required=True, help="folder for the pictures")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into a used folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the pictures of an earlier run in --output (nothing else is removed)",
+    )
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
     return p
 
@@ -66,22 +83,35 @@ def read_saved_masks(pred_dir, d):
     return np.stack(out)
 
 
+def check_dataset(name):
+    if name not in DatasetCatalog.list():
+        avs = sorted(n for n in DatasetCatalog.list() if n.startswith(("avsbench_", "avs_synth_")))
+        raise SystemExit(
+            f"error: no dataset named {name!r}; the registered AVS datasets are: "
+            f"{', '.join(avs)} (their files live under $DETECTRON2_DATASETS)"
+        )
+
+
 def main(args):
     if not args.pred_dir and not args.config_file:
         raise SystemExit("give --config-file (and MODEL.WEIGHTS) or --pred-dir")
-    if os.path.isdir(args.output) and os.listdir(args.output) and not args.overwrite:
-        raise SystemExit(f"{args.output} is not empty; pass --overwrite or choose another folder")
-    os.makedirs(args.output, exist_ok=True)
+    check_dataset(args.dataset)
     predictor = None
-    if not args.pred_dir:
-        from autr_d2.predictor import AuTRPredictor
+    try:
+        chosen = choose_clips(DatasetCatalog.get(args.dataset), args.clips, args.num_clips)
+        if not args.pred_dir:
+            from autr_d2.predictor import AuTRPredictor
 
-        cfg = setup_cfg(args.config_file, args.opts, freeze=False)
-        cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = True
-        cfg.freeze()
-        predictor = AuTRPredictor(cfg)
+            cfg = setup_cfg(args.config_file, args.opts, freeze=False)
+            cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = True
+            cfg.freeze()
+            predictor = AuTRPredictor(cfg)
+        # last, so that a wrong dataset, clip or checkpoint leaves no folder behind
+        prepare_output_dir(args.output, TOOL, OWNED, args.overwrite, inputs=[args.pred_dir])
+    except USER_ERRORS as e:
+        raise SystemExit(f"error: {e}") from None
     written = []
-    for d in choose_clips(DatasetCatalog.get(args.dataset), args.clips, args.num_clips):
+    for d in chosen:
         frames = np.stack([utils.read_image(f, format="RGB") for f in d["file_names"]])
         gts = [read_mask(m).astype(bool) if m else None for m in d["sem_seg_file_names"]]
         cid = d["clip_id"]

@@ -1,7 +1,8 @@
 """Audio front end: a clip's sound as VGGish log-mel examples ``[T, 1, 96, 64]``.
 
 * ``.pkl`` (AVSBench's ``audio_log_mel``): a pickled torch tensor ``[T, 1, 96, 64]``, used as is.
-  Unpickling runs code from the file, as AVSBench's own loader does: only load trusted data.
+  It is unpickled through a restricted unpickler (``utils/safe_pickle.py``): a file that names
+  anything but a tensor or array is refused, so a downloaded dataset cannot run code.
 * ``.wav`` (any rate, mono or stereo, int or float PCM): torchvggish's front end (mono mix,
   resample to 16 kHz, 25 ms / 10 ms STFT, 64 mel bands, non-overlapping 0.96 s examples), then
   padded by repeating the last example (as AVSBench's preprocessing does) or cut to T.
@@ -9,17 +10,30 @@
 
 import hashlib
 import os
-import pickle
 
 import numpy as np
 import soundfile as sf
 import torch
 from torchvggish import vggish_input, vggish_params
 
-__all__ = ["AudioError", "load_log_mel", "waveform_to_log_mel", "fit_examples", "read_wav"]
+from ..utils.safe_pickle import UnsafePickleError, safe_load
+
+__all__ = [
+    "AudioError",
+    "EXAMPLE_SAMPLES",
+    "batched_log_mel",
+    "fit_examples",
+    "load_log_mel",
+    "read_wav",
+    "waveform_to_log_mel",
+]
 
 EXAMPLE_SHAPE = (1, vggish_params.NUM_FRAMES, vggish_params.NUM_BANDS)  # (1, 96, 64)
 SAMPLE_RATE = vggish_params.SAMPLE_RATE  # 16 kHz
+
+
+# Samples one 0.96 s example spans at 16 kHz: 96 STFT frames of 400 samples, hop 160.
+EXAMPLE_SAMPLES = (vggish_params.NUM_FRAMES - 1) * 160 + 400  # 15600
 
 
 class AudioError(ValueError):
@@ -59,12 +73,47 @@ def waveform_to_log_mel(samples, sample_rate, num_frames, source="waveform"):
     return fit_examples(examples, num_frames, source)
 
 
+_MEL = {}
+
+
+def batched_log_mel(waves):
+    """torchvggish's log-mel front end, batched in torch (the same arithmetic: 400-sample periodic
+    Hann frames, hop 160, 512-point |rfft|, its 64-band mel matrix 125-7500 Hz, log(x + 0.01),
+    non-overlapping 96-frame examples), for waveforms already at 16 kHz.
+
+    waves ``[B, N]`` float -> ``[B, N_ex, 96, 64]`` float32 (N_ex = whole examples in N samples).
+    Used where many examples are made on the fly (tools/pretrain_audio.py).
+    """
+    from torchvggish import mel_features
+
+    if "matrix" not in _MEL:
+        _MEL["window"] = torch.from_numpy(mel_features.periodic_hann(400)).float()
+        _MEL["matrix"] = torch.from_numpy(
+            mel_features.spectrogram_to_mel_matrix(
+                num_mel_bins=vggish_params.NUM_MEL_BINS,
+                num_spectrogram_bins=257,
+                audio_sample_rate=SAMPLE_RATE,
+                lower_edge_hertz=vggish_params.MEL_MIN_HZ,
+                upper_edge_hertz=vggish_params.MEL_MAX_HZ,
+            )
+        ).float()
+    waves = torch.as_tensor(waves, dtype=torch.float32)
+    frames = waves.unfold(-1, 400, 160) * _MEL["window"]  # [B, F, 400]
+    spec = torch.fft.rfft(frames, n=512).abs()  # [B, F, 257]
+    log_mel = torch.log(spec @ _MEL["matrix"] + vggish_params.LOG_OFFSET)  # [B, F, 64]
+    n_ex = log_mel.shape[1] // vggish_params.NUM_FRAMES
+    return log_mel[:, : n_ex * vggish_params.NUM_FRAMES].reshape(
+        waves.shape[0], n_ex, vggish_params.NUM_FRAMES, vggish_params.NUM_BANDS
+    )
+
+
 def _load_pkl(path, num_frames):
     try:
-        with open(path, "rb") as f:
-            mel = pickle.load(f)
+        mel = safe_load(path)
+    except UnsafePickleError:
+        raise
     except Exception as e:
-        raise AudioError(f"{path}: cannot unpickle log-mel ({e})") from e
+        raise AudioError(f"{path}: cannot unpickle log-mel ({type(e).__name__}: {e})") from e
     if not isinstance(mel, torch.Tensor):
         mel = torch.as_tensor(np.asarray(mel))
     mel = mel.detach().float()
@@ -96,7 +145,7 @@ def load_log_mel(path, num_frames=5, cache_dir=""):
         return _load_pkl(path, num_frames)
     cached = _cache_path(cache_dir, path, num_frames) if cache_dir else None
     if cached and os.path.isfile(cached):
-        return torch.load(cached)
+        return torch.load(cached, weights_only=True)
     data, rate = read_wav(path)
     mel = waveform_to_log_mel(data, rate, num_frames, source=path)
     if cached:

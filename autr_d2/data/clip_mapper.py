@@ -46,12 +46,17 @@ def _category_labels(cfg):
     if not (cfg.MODEL.AUDIO.ENABLED and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0):
         return ()
     cats = train_categories(cfg.DATASETS.TRAIN)
-    if len(cats) < 2 or len(cats) > cfg.MODEL.AUDIO.NUM_CATEGORIES:
+    limit = cfg.MODEL.AUDIO.NUM_CATEGORIES or len(cats)  # 0: as many as the data has
+    if len(cats) < 2 or len(cats) > limit:
         raise ValueError(
-            f"MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs 2 to MODEL.AUDIO.NUM_CATEGORIES "
-            f"({cfg.MODEL.AUDIO.NUM_CATEGORIES}) clip categories in DATASETS.TRAIN "
-            f"{tuple(cfg.DATASETS.TRAIN)}; found {len(cats)}: {cats} (MS3 has one, 'multi': "
-            f"set the weight to 0)"
+            f"MODEL.AUDIO.CATEGORY_WEIGHT > 0: DATASETS.TRAIN {tuple(cfg.DATASETS.TRAIN)} has "
+            f"{len(cats)} clip categories ({', '.join(cats[:6])}{' ...' if len(cats) > 6 else ''})"
+            f" but MODEL.AUDIO.NUM_CATEGORIES is {cfg.MODEL.AUDIO.NUM_CATEGORIES}: set it to "
+            f"{len(cats)} or to 0 (counted from the data)"
+            if len(cats) >= 2
+            else f"MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs clips labelled with at least 2 "
+            f"categories; DATASETS.TRAIN {tuple(cfg.DATASETS.TRAIN)} has {len(cats)} ({cats}); "
+            "MS3 has one, 'multi': set the weight to 0"
         )
     return cats
 

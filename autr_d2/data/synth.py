@@ -15,7 +15,6 @@ import csv
 import json
 import os
 import pickle
-import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,7 @@ import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
+from ..utils.outputs import MARKER, prepare_output_dir, write_marker
 from .audio import waveform_to_log_mel
 from .datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .synth_media import SAMPLE_RATE, build_asset_bank
@@ -42,6 +42,8 @@ DEFAULT_SIZES = {
     "ms3": {"train": 600, "val": 100, "test": 200, "test_unseen": 200, "test_openset": 200},
 }
 T_FRAMES, SIZE = 5, 224
+TOOL = "datasets/prepare_avs_synth.py"
+OWNED = ["Single-source", "Multi-sources", "stats.json", "contact_sheet_*.png"]
 _SUBSET_ID = {"s4": 4, "ms3": 3}
 
 
@@ -298,7 +300,10 @@ def generate_avs_synth(
     if os.path.exists(root):
         if not overwrite:
             raise FileExistsError(f"{root} exists; pass --overwrite to replace it")
-        shutil.rmtree(root)
+        # removes only what the generator wrote, and only in a tree that carries its marker
+        prepare_output_dir(root, TOOL, OWNED, overwrite=True)
+        os.remove(os.path.join(root, MARKER))
+        os.rmdir(root)
     work = root.rstrip("/") + ".partial"
     os.makedirs(work, exist_ok=True)
     bank = build_asset_bank(cfg.media, cfg.seed)
@@ -354,6 +359,7 @@ def generate_avs_synth(
             _contact_sheet(work, subset, samples)
     with open(f"{work}/stats.json", "w") as f:
         json.dump(stats, f, indent=1)
+    write_marker(work, TOOL)
     os.replace(work, root)
     return stats
 

@@ -6,13 +6,44 @@ import os
 import torch
 from detectron2.config import get_cfg
 
+from ..checkpoint import CheckpointError
 from ..config import add_autr_config
+from ..data.audio import AudioError
+from ..data.clip_mapper import ClipDataError
+from ..data.datasets.avsbench import DatasetLayoutError
+from ..utils.outputs import OutputDirError
+from ..utils.safe_pickle import UnsafePickleError
 
-__all__ = ["setup_cfg", "check_output_dir", "OutputDirExistsError", "evaluate_weights"]
+__all__ = [
+    "ConfigError",
+    "OutputDirExistsError",
+    "USER_ERRORS",
+    "check_output_dir",
+    "evaluate_weights",
+    "setup_cfg",
+]
 
 
 class OutputDirExistsError(FileExistsError):
     pass
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key."""
+
+
+# What a tool reports as one sentence ("error: ...") instead of a traceback: every one of these
+# names the file or key and the problem.
+USER_ERRORS = (
+    ConfigError,
+    OutputDirExistsError,
+    OutputDirError,
+    CheckpointError,
+    UnsafePickleError,
+    AudioError,
+    ClipDataError,
+    DatasetLayoutError,
+)
 
 
 def setup_cfg(config_file, opts=(), freeze=True):
@@ -27,6 +58,11 @@ def setup_cfg(config_file, opts=(), freeze=True):
     if cfg.SOLVER.AMP.ENABLED and not cfg.MODEL.DEVICE.startswith("cuda"):
         logging.getLogger(__name__).warning("SOLVER.AMP.ENABLED needs CUDA: disabled on CPU")
         cfg.SOLVER.AMP.ENABLED = False
+    if cfg.SOLVER.IMS_PER_BATCH < 1:
+        raise ConfigError(
+            f"SOLVER.IMS_PER_BATCH is {cfg.SOLVER.IMS_PER_BATCH}: it is the number of clips per "
+            "training step (over all processes) and must be at least 1"
+        )
     if freeze:
         cfg.freeze()
     return cfg
@@ -52,8 +88,7 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False)
 def evaluate_weights(config_file, weights, dataset_names, opts=()):
     """Evaluate a checkpoint in this process on registered splits -> ``{dataset: {metric: v}}``
     (the AVSEvaluator's "avs" dict), as ``train_net.py --eval-only`` would."""
-    from detectron2.checkpoint import DetectionCheckpointer
-
+    from ..checkpoint import build_checkpointer
     from .trainer import Trainer
 
     cfg = setup_cfg(
@@ -61,7 +96,7 @@ def evaluate_weights(config_file, weights, dataset_names, opts=()):
         [*opts, "MODEL.WEIGHTS", weights, "DATASETS.TEST", tuple(dataset_names)],
     )
     model = Trainer.build_model(cfg)
-    DetectionCheckpointer(model).load(weights)
+    build_checkpointer(cfg, model).load(weights)
     results = Trainer.test(cfg, model)
     if len(dataset_names) == 1:  # DefaultTrainer.test unwraps a single dataset's results
         results = {dataset_names[0]: results}

@@ -15,6 +15,7 @@ from detectron2.utils import comm
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
 from torch import nn
 
+from ..checkpoint import AuTRCheckpointer, load_pretrained_components
 from ..data import AVSClipDatasetMapper
 from ..evaluation import AVSEvaluator
 
@@ -117,6 +118,8 @@ class Trainer(DefaultTrainer):
         t = self._trainer
         t.__class__ = _GuardedAMPTrainer if isinstance(t, AMPTrainer) else _GuardedSimpleTrainer
         t.stop_on_nonfinite = cfg.SOLVER.STOP_ON_NONFINITE_LOSS
+        # Same object (the checkpoint hook holds it): safe .pkl loading, readable errors.
+        self.checkpointer.__class__ = AuTRCheckpointer
 
     def build_hooks(self):
         ret = super().build_hooks()
@@ -128,6 +131,10 @@ class Trainer(DefaultTrainer):
         return ret
 
     def resume_or_load(self, resume=True):
+        if not (resume and self.checkpointer.has_checkpoint()):
+            # a fresh start: the config's pretrained backbone / VGGish files first, then
+            # MODEL.WEIGHTS (which wins where both set a weight)
+            load_pretrained_components(self.model, self.cfg)
         super().resume_or_load(resume)
         if resume and comm.is_main_process():
             _truncate_metrics(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"), self.start_iter)

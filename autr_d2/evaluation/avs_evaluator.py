@@ -1,7 +1,11 @@
 """AVSBench's official metrics as a Detectron2 DatasetEvaluator.
 
-* M_J: per frame, P = prob > 0.5, J = |P and G| / (|P or G| + 1e-7); for an empty G, J is the
-  fraction of pixels correctly predicted as background. Mean over frames.
+* M_J (official): per frame, P = prob > 0.5, J = |P and G| / (|P or G| + 1e-7); for an empty G,
+  J is the fraction of pixels correctly predicted as background. The official test script averages
+  J over the frames of a batch of 4 clips and then over batches, so M_J is the mean over groups of
+  ``F_GROUP_SIZE`` clips (in dataset order) of the group's mean J; it equals the per-frame mean when
+  the split is a multiple of the group size (the official test sets are), not otherwise.
+* M_J_per_frame: the mean J over all scored frames (batch-independent).
 * M_F (official): beta^2 = 0.3, 255 thresholds linspace(0, 1 - 1e-10), P = prob >= threshold,
   precision = TP / (|P| + 1e-20), recall = TP / (|G| + 1e-20), NaN -> 0; frames with empty G
   skipped; the F curve is averaged over the valid frames of a *group* of clips (the official test
@@ -88,7 +92,8 @@ def frame_object_stats(pred, objects, sounding):
 
 
 class AVSEvaluator(DatasetEvaluator):
-    """M_J, M_F (official grouping), per-frame max-F, per-category M_J, frames scored."""
+    """M_J and M_F (official grouping), their per-frame variants, per-category M_J, frames
+    scored."""
 
     def __init__(
         self, dataset_name, distributed=True, output_dir=None, f_group_size=4, save_pred_masks=False
@@ -194,15 +199,19 @@ class AVSEvaluator(DatasetEvaluator):
         ordered = [clips[c] for c in order if c in clips]
         j_n = sum(r["j_n"] for r in ordered)
         f_n = sum(r["f_n"] for r in ordered)
-        group_scores = []
+        group_f, group_j = [], []
         for i in range(0, len(ordered), self._group):
             group = ordered[i : i + self._group]
             n = sum(r["f_n"] for r in group)
             curve = sum(r["f_sum"] for r in group) / n if n else None
-            group_scores.append(float(curve.max()) if curve is not None else 0.0)
+            group_f.append(float(curve.max()) if curve is not None else 0.0)
+            n = sum(r["j_n"] for r in group)
+            if n:
+                group_j.append(sum(r["j_sum"] for r in group) / n)
         res = OrderedDict()
-        res["M_J"] = 100 * sum(r["j_sum"] for r in ordered) / max(j_n, 1)
-        res["M_F"] = 100 * float(np.mean(group_scores))
+        res["M_J"] = 100 * float(np.mean(group_j)) if group_j else 0.0
+        res["M_F"] = 100 * float(np.mean(group_f))
+        res["M_J_per_frame"] = 100 * sum(r["j_sum"] for r in ordered) / max(j_n, 1)
         res["M_F_per_frame"] = 100 * sum(r["fmax_sum"] for r in ordered) / max(f_n, 1)
         res["frames"] = j_n
         res["frames_F"] = f_n

@@ -1,10 +1,10 @@
 from .audio_encoder import AUDIO_ENCODER_REGISTRY, VGGish, build_audio_encoder
-from .backbone import D2PVTv2, build_pvt_v2_backbone
+from .backbone import D2TimmBackbone, build_timm_backbone
 
 __all__ = [
     "AUDIO_ENCODER_REGISTRY",
-    "D2PVTv2",
+    "D2TimmBackbone",
     "VGGish",
     "build_audio_encoder",
-    "build_pvt_v2_backbone",
+    "build_timm_backbone",
 ]

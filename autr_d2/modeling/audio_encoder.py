@@ -23,8 +23,9 @@ class VGGish(nn.Module):
     last FC; PCA post-processing off, as AVSBench uses it). Parameter names match the usual
     ``vggish-10086976.pth`` state dict (``features.*``, ``embeddings.*``) at width_mult=1.
 
-    ``width_mult``/``fc_dim`` shrink it for training from scratch on a CPU (weights then cannot be
-    loaded). Two more departures help training from scratch (both off in the original):
+    ``width_mult``/``fc_dim`` shrink it for a CPU (released weights then do not fit; weights
+    pretrained by ``tools/pretrain_audio.py`` for that size do). Two more departures help training
+    from scratch (both off in the original):
     ``norm`` (a D2 norm name, e.g. "BN") after every conv, and ``embed_relu=False`` to drop the
     ReLU on the embedding, whose dead units otherwise carry no audio into the model.
     """
@@ -62,36 +63,42 @@ class VGGish(nn.Module):
 
 
 def load_vggish_weights(model, path):
-    """Load a VGGish state dict (e.g. vggish-10086976.pth) into `model`; report mismatches.
+    """Load a VGGish state dict (the released ``vggish-10086976.pth`` or a file written by
+    ``tools/pretrain_audio.py``) into `model`.
 
-    Returns ``(missing_keys, unexpected_keys)``; a shape mismatch is an error naming the key.
+    Every parameter of `model` must be in the file with its shape: a file made for another
+    architecture (width, FC size, norm) is an error naming the first keys that differ and the
+    config keys that set the architecture. Returns the file's keys the model does not use.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"{path}: not a readable VGGish state dict ({type(e).__name__})") from e
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not a state dict (a {type(state).__name__})")
     own = model.state_dict()
+    arch = "MODEL.AUDIO.WIDTH_MULT / FC_DIM / EMBED_DIM / NORM must match the file's architecture"
     for k, v in state.items():
         if k in own and own[k].shape != v.shape:
             raise ValueError(
-                f"{path}: {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)} "
-                "(VGGish weights need MODEL.AUDIO.WIDTH_MULT 1.0 and FC_DIM 4096)"
+                f"{path}: {k} has shape {tuple(v.shape)}, the model expects "
+                f"{tuple(own[k].shape)} ({arch})"
             )
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise ValueError(f"{path}: has no {', '.join(missing[:4])} ... ({arch})")
     result = model.load_state_dict(state, strict=False)
-    if result.missing_keys:
-        logger.warning(f"VGGish weights {path}: missing keys {result.missing_keys}")
     if result.unexpected_keys:
-        logger.warning(f"VGGish weights {path}: unexpected keys {result.unexpected_keys}")
-    return result.missing_keys, result.unexpected_keys
+        logger.warning(f"VGGish weights {path}: unused keys {result.unexpected_keys}")
+    return result.unexpected_keys
 
 
 def build_audio_encoder(cfg):
-    """Build ``MODEL.AUDIO.NAME``, load ``MODEL.AUDIO.WEIGHTS`` if given, freeze if asked."""
+    """Build ``MODEL.AUDIO.NAME`` (random weights: MODEL.AUDIO.WEIGHTS is loaded when training
+    starts, see ``autr_d2/checkpoint.py``); freeze its parameters if asked."""
     a = cfg.MODEL.AUDIO
-    if a.WEIGHTS and (a.NORM or not a.EMBED_RELU):
-        raise ValueError(
-            f"MODEL.AUDIO.WEIGHTS {a.WEIGHTS}: released VGGish weights need MODEL.AUDIO.NORM '' "
-            f"and EMBED_RELU True (got NORM {a.NORM!r}, EMBED_RELU {a.EMBED_RELU})"
-        )
     encoder = AUDIO_ENCODER_REGISTRY.get(a.NAME)(
         width_mult=a.WIDTH_MULT,
         fc_dim=a.FC_DIM,
@@ -99,8 +106,6 @@ def build_audio_encoder(cfg):
         norm=a.NORM,
         embed_relu=a.EMBED_RELU,
     )
-    if a.WEIGHTS:
-        load_vggish_weights(encoder, a.WEIGHTS)
     if a.FREEZE:
         for p in encoder.parameters():
             p.requires_grad_(False)

@@ -1,3 +1,8 @@
-from .pvt import D2PVTv2, build_pvt_v2_backbone, load_pvt_weights
+from .timm_backbone import (
+    D2TimmBackbone,
+    build_pvt_v2_backbone,
+    build_timm_backbone,
+    load_timm_weights,
+)
 
-__all__ = ["D2PVTv2", "build_pvt_v2_backbone", "load_pvt_weights"]
+__all__ = ["D2TimmBackbone", "build_pvt_v2_backbone", "build_timm_backbone", "load_timm_weights"]

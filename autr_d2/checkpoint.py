@@ -1,0 +1,143 @@
+"""How weights reach AuTR: building a model reads no file; the checkpointer does.
+
+* :class:`AuTRCheckpointer` is Detectron2's ``DetectionCheckpointer`` with three differences:
+  ``.pkl`` files go through a restricted unpickler (``utils/safe_pickle.py``: a downloaded file
+  cannot run code), a file that is not a checkpoint is an error that says so (instead of torch's
+  advice to unpickle it unsafely), and with ``strict=True`` a checkpoint that leaves model
+  parameters unset is an error listing them (inference must not run half-random models).
+* :func:`load_pretrained_components` reads the component files of the config
+  (``MODEL.TIMM.WEIGHTS``: an ImageNet backbone; ``MODEL.AUDIO.WEIGHTS``: a VGGish) when training
+  starts from them. ``MODEL.WEIGHTS`` is loaded afterwards and wins where it overlaps. Evaluation
+  and inference never read them: a trained checkpoint already holds every weight.
+"""
+
+import logging
+import os
+
+from detectron2.checkpoint import DetectionCheckpointer
+
+from .utils.safe_pickle import UnsafePickleError, safe_load
+
+__all__ = [
+    "AuTRCheckpointer",
+    "CheckpointError",
+    "build_checkpointer",
+    "load_pretrained_components",
+]
+logger = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used; the message names the file and the problem."""
+
+
+class AuTRCheckpointer(DetectionCheckpointer):
+    """``DetectionCheckpointer`` with a restricted unpickler, readable errors, and (``strict``)
+    no silently missing parameters.
+
+    Args:
+        model, save_dir, checkpointables: as DetectionCheckpointer.
+        strict: a loaded checkpoint must set every parameter and buffer of the model.
+    """
+
+    strict = False
+
+    def __init__(self, model, save_dir="", *, strict=False, **checkpointables):
+        super().__init__(model, save_dir, **checkpointables)
+        self.strict = strict
+
+    def _load_file(self, filename):
+        if not os.path.isfile(filename):
+            raise CheckpointError(f"{filename}: checkpoint not found")
+        if filename.endswith(".pkl"):
+            try:
+                data = safe_load(filename)
+            except UnsafePickleError as e:
+                raise CheckpointError(str(e)) from None
+            except Exception as e:
+                raise CheckpointError(
+                    f"{filename}: not a Detectron2 .pkl checkpoint ({type(e).__name__}: {e})"
+                ) from None
+            if not isinstance(data, dict):
+                raise CheckpointError(f"{filename}: not a checkpoint (holds a {type(data)})")
+            if "model" in data and "__author__" in data:
+                self.logger.info(f"Reading a file from '{data['__author__']}'")
+                return data
+            if "blobs" in data:  # Caffe2 / Detectron1 model zoo
+                data = data["blobs"]
+            data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
+            return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
+        try:
+            loaded = super()._load_file(filename)
+        except Exception as e:  # torch's own message advises weights_only=False: never do that
+            raise CheckpointError(
+                f"{filename}: not a PyTorch checkpoint this project can read safely "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+            ) from None
+        if not isinstance(loaded, dict):
+            raise CheckpointError(f"{filename}: not a checkpoint (holds a {type(loaded)})")
+        return loaded
+
+    def _load_model(self, checkpoint):
+        incompatible = super()._load_model(checkpoint)
+        if self.strict and incompatible is not None and incompatible.missing_keys:
+            keys = incompatible.missing_keys
+            raise CheckpointError(
+                f"the checkpoint leaves {len(keys)} model parameters unset "
+                f"({', '.join(keys[:6])}{' ...' if len(keys) > 6 else ''}): it was trained "
+                "with another config (e.g. another subset or MODEL.AUTR setting). Use the config "
+                "it was trained with, or set MODEL.ALLOW_PARTIAL_WEIGHTS True to run anyway"
+            )
+        return incompatible
+
+
+def build_checkpointer(cfg, model, save_dir="", for_inference=True, **checkpointables):
+    """The checkpointer every tool uses; for inference it is strict unless
+    ``MODEL.ALLOW_PARTIAL_WEIGHTS``."""
+    strict = for_inference and not cfg.MODEL.ALLOW_PARTIAL_WEIGHTS
+    return AuTRCheckpointer(model, save_dir, strict=strict, **checkpointables)
+
+
+_HOW = {
+    "MODEL.TIMM.WEIGHTS": "tools/convert_pretrained.py efficientnet_lite0 writes the offline "
+    "ImageNet EfficientNet-Lite0; other timm models: their released classification state dict",
+    "MODEL.AUDIO.WEIGHTS": "tools/pretrain_audio.py writes one offline; on AVSBench use the "
+    "released vggish-10086976.pth",
+}
+
+
+def _need(path, key):
+    if not os.path.isfile(path):
+        raise CheckpointError(
+            f"{key} {path}: file not found. It is read when training starts ({_HOW[key]}); set "
+            f'{key} "" to start that part from random weights'
+        )
+
+
+def load_pretrained_components(model, cfg):
+    """Load ``MODEL.TIMM.WEIGHTS`` into a timm backbone and ``MODEL.AUDIO.WEIGHTS`` into the
+    audio encoder, where the config names them. Called once when training starts from scratch
+    (not on --resume, not for evaluation). Returns the paths loaded."""
+    from .modeling.audio_encoder import load_vggish_weights
+    from .modeling.backbone import D2TimmBackbone, load_timm_weights
+
+    model = getattr(model, "module", model)  # DDP
+    loaded = []
+    backbone = getattr(model, "backbone", None)
+    if cfg.MODEL.TIMM.WEIGHTS and isinstance(backbone, D2TimmBackbone):
+        _need(cfg.MODEL.TIMM.WEIGHTS, "MODEL.TIMM.WEIGHTS")
+        missing, _ = load_timm_weights(backbone, cfg.MODEL.TIMM.WEIGHTS)
+        if missing:
+            raise CheckpointError(
+                f"MODEL.TIMM.WEIGHTS {cfg.MODEL.TIMM.WEIGHTS}: has no weights for "
+                f"{', '.join(missing[:4])} ... of {backbone.model_name} (MODEL.TIMM.NAME)"
+            )
+        loaded.append(cfg.MODEL.TIMM.WEIGHTS)
+    audio = getattr(model, "audio_encoder", None)
+    if cfg.MODEL.AUDIO.WEIGHTS and audio is not None:
+        _need(cfg.MODEL.AUDIO.WEIGHTS, "MODEL.AUDIO.WEIGHTS")
+        load_vggish_weights(audio, cfg.MODEL.AUDIO.WEIGHTS)
+        loaded.append(cfg.MODEL.AUDIO.WEIGHTS)
+    for p in loaded:
+        logger.info(f"loaded pretrained weights {p}")
+    return loaded

@@ -1,0 +1,298 @@
+"""Issue "Trust": nothing a user owns is deleted, no data file runs code, no silent wrong answer
+(missing weights, partial checkpoints, bad flags), sentences instead of tracebacks, the category
+count derived from the data, and the official M_J on splits that are not a multiple of 4."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from detectron2.data import DatasetCatalog
+from detectron2.modeling import build_model
+from PIL import Image
+
+from autr_d2.checkpoint import AuTRCheckpointer, CheckpointError
+from autr_d2.data.audio import AudioError, load_log_mel
+from autr_d2.engine import ConfigError
+from autr_d2.evaluation import AVSEvaluator
+from autr_d2.utils.outputs import MARKER, OutputDirError, prepare_output_dir
+from autr_d2.utils.safe_pickle import UnsafePickleError
+
+from .conftest import tiny_cfg
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ----------------------------------------------------------------------------- 1. output folders
+def test_overwrite_never_removes_foreign_files_or_inputs(tmp_path):
+    owned = ["masks", "overlay.mp4", "summary.json"]
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("years of work")
+    (home / "clip.mp4").write_bytes(b"video")
+    # a folder the tool did not make: refused even with --overwrite, nothing removed
+    with pytest.raises(OutputDirError, match="not an output folder"):
+        prepare_output_dir(str(home), "tools/demo.py", owned, overwrite=True)
+    # the input's own folder: refused
+    with pytest.raises(OutputDirError, match="holds the input"):
+        prepare_output_dir(
+            str(home), "tools/demo.py", owned, overwrite=True, inputs=[str(home / "clip.mp4")]
+        )
+    assert sorted(os.listdir(home)) == ["clip.mp4", "thesis.tex"]
+
+    out = tmp_path / "out"
+    prepare_output_dir(str(out), "tools/demo.py", owned)
+    (out / "masks").mkdir()
+    (out / "masks" / "000000.png").write_bytes(b"png")
+    (out / "summary.json").write_text("{}")
+    with pytest.raises(OutputDirError, match="--overwrite"):  # not without asking
+        prepare_output_dir(str(out), "tools/demo.py", owned)
+    prepare_output_dir(str(out), "tools/demo.py", owned, overwrite=True)  # its own: replaced
+    assert sorted(os.listdir(out)) == [MARKER]
+    # a foreign file that appeared inside its output folder stops the overwrite
+    (out / "summary.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputDirError, match="notes.txt"):
+        prepare_output_dir(str(out), "tools/demo.py", owned, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "summary.json").exists()
+    # another tool's folder is not this tool's to clear
+    with pytest.raises(OutputDirError, match="not an output folder of tools/visualize.py"):
+        prepare_output_dir(str(out), "tools/visualize.py", ["*.png"], overwrite=True)
+    # a file where the folder should be
+    with pytest.raises(OutputDirError, match="is a file"):
+        prepare_output_dir(str(home / "thesis.tex"), "tools/demo.py", owned)
+    with pytest.raises(OutputDirError, match="is a file"):
+        prepare_output_dir(str(home / "thesis.tex" / "sub"), "tools/demo.py", owned)
+
+
+def test_generator_overwrite_removes_only_its_own_tree(tmp_path):
+    from autr_d2.data.synth import SynthConfig, generate_avs_synth
+
+    sizes = {"s4": {"train": 1, "test": 1}}
+    cfg = SynthConfig(seed=0, media="procedural")
+    root = tmp_path / "home"
+    root.mkdir()
+    (root / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputDirError, match="not an output folder"):
+        generate_avs_synth(str(root), ("s4",), sizes, cfg, overwrite=True, progress=False)
+    assert (root / "thesis.tex").read_text() == "years of work"
+    ours = tmp_path / "avs_synth"
+    generate_avs_synth(str(ours), ("s4",), sizes, cfg, progress=False)
+    assert (ours / MARKER).is_file()
+    generate_avs_synth(str(ours), ("s4",), sizes, cfg, overwrite=True, progress=False)
+    assert (ours / "stats.json").is_file()
+
+
+# ----------------------------------------------------------------------------- 2. hostile pickles
+class _Payload:
+    """Unpickling calls os.system (writes a file), then returns a valid log-mel tensor."""
+
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (
+            eval,
+            (
+                f"__import__('os').system('touch {self.sentinel}') or "
+                "__import__('torch').zeros(5, 1, 96, 64)",
+            ),
+        )
+
+
+def test_hostile_audio_pickle_is_refused_and_runs_nothing(tmp_path):
+    sentinel = tmp_path / "pwned"
+    path = str(tmp_path / "clip.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(_Payload(sentinel), f)
+    with pytest.raises(UnsafePickleError, match=r"clip\.pkl.*builtins\.eval"):
+        load_log_mel(path, 5)
+    assert not sentinel.exists()
+
+
+def test_avsbench_style_pickle_still_loads(tmp_path):
+    """AVSBench's audio_log_mel/*.pkl: pickle.dump of the torchvggish front end's tensor, made
+    with requires_grad (hence the loaders' .detach())."""
+    from torchvggish import vggish_input
+
+    wave = np.sin(2 * np.pi * 440 * np.arange(5 * 16000) / 16000)
+    mel = vggish_input.waveform_to_examples(wave, 16000, return_tensor=True)
+    mel.requires_grad_(True)
+    path = str(tmp_path / "clip.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(mel, f)
+    got = load_log_mel(path, 5)
+    assert got.shape == (5, 1, 96, 64) and torch.allclose(got, mel.detach().float())
+    with open(path, "wb") as f:  # numpy arrays too (the loader accepts them)
+        pickle.dump(mel.detach().numpy(), f, protocol=2)
+    assert torch.allclose(load_log_mel(path, 5), got)
+
+
+def test_hostile_and_real_d2_pkl_checkpoints(tmp_path):
+    model = build_model(tiny_cfg())
+    sentinel = tmp_path / "pwned"
+    bad = str(tmp_path / "model.pkl")
+    with open(bad, "wb") as f:
+        pickle.dump({"model": {"w": _Payload(sentinel)}, "__author__": "x"}, f)
+    with pytest.raises(CheckpointError, match=r"model\.pkl.*builtins\.eval"):
+        AuTRCheckpointer(model).load(bad)
+    assert not sentinel.exists()
+    # a model-zoo style file (numpy arrays, protocol 2) loads
+    good = str(tmp_path / "zoo.pkl")
+    weights = {k: v.numpy() for k, v in model.backbone.state_dict().items()}
+    with open(good, "wb") as f:
+        pickle.dump({"model": weights, "__author__": "zoo", "matching_heuristics": True}, f, 2)
+    other = build_model(tiny_cfg("SEED", 5))
+    AuTRCheckpointer(other).load(good)
+    k = "res2.0.conv1.weight"
+    assert torch.equal(other.backbone.state_dict()[k], model.backbone.state_dict()[k])
+
+
+# ----------------------------------------------------------------------------- 6./7. weights
+def test_corrupt_and_partial_checkpoints_are_errors(tmp_path):
+    model = build_model(tiny_cfg())
+    corrupt = tmp_path / "model_final.pth"
+    corrupt.write_bytes(b"\x80\x04 this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="model_final.pth: not a PyTorch checkpoint") as e:
+        AuTRCheckpointer(model).load(str(corrupt))
+    assert "weights_only=False" not in str(e.value)  # never advise the unsafe load
+    partial = {k: v for k, v in model.state_dict().items() if "sound_head" not in k}
+    path = str(tmp_path / "partial.pth")
+    torch.save({"model": partial}, path)
+    with pytest.raises(CheckpointError, match="sound_head.weight.*ALLOW_PARTIAL_WEIGHTS"):
+        AuTRCheckpointer(build_model(tiny_cfg()), strict=True).load(path)
+    AuTRCheckpointer(build_model(tiny_cfg())).load(path)  # training init: allowed
+
+
+def test_ims_per_batch_zero_is_a_config_error():
+    with pytest.raises(ConfigError, match="SOLVER.IMS_PER_BATCH is 0"):
+        tiny_cfg("SOLVER.IMS_PER_BATCH", 0)
+
+
+def _tool(*args, env_root=None):
+    env = dict(os.environ)
+    if env_root:
+        env["DETECTRON2_DATASETS"] = env_root
+    cmd = [sys.executable, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+
+
+def test_eval_only_without_weights_is_an_error(synth_root, tmp_path):
+    cfg = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
+    res = _tool(
+        "tools/train_net.py",
+        "--config-file",
+        cfg,
+        "--eval-only",
+        "OUTPUT_DIR",
+        str(tmp_path),
+        env_root=os.path.dirname(synth_root),
+    )
+    assert res.returncode != 0 and "--eval-only needs the trained weights" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_visualize_bad_arguments_are_sentences_and_leave_no_folder(synth_root, tmp_path):
+    out = tmp_path / "vis"
+    res = _tool(
+        "tools/visualize.py",
+        "--dataset",
+        "coco_2017_val_typo",
+        "--pred-dir",
+        str(tmp_path),
+        "--output",
+        str(out),
+        env_root=os.path.dirname(synth_root),
+    )
+    assert res.returncode != 0 and "avs_synth_s4_test" in res.stderr
+    assert "coco_2017_train" not in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+    res = _tool(
+        "tools/visualize.py",
+        "--dataset",
+        "avs_synth_s4_test",
+        "--pred-dir",
+        str(tmp_path),
+        "--num-clips",
+        "-1",
+        "--output",
+        str(out),
+        env_root=os.path.dirname(synth_root),
+    )
+    assert res.returncode != 0 and "--num-clips: must be at least 1" in res.stderr
+
+
+# ----------------------------------------------------------------------------- 8. categories
+def test_num_categories_derived_from_the_training_metadata():
+    cfg = ("MODEL.AUDIO.CATEGORY_WEIGHT", 1.0, "DATASETS.TRAIN", ("avsbench_s4_train",))
+    model = build_model(tiny_cfg(*cfg))
+    assert model.audio_classifier.out_features == 23  # AVSBench S4, read from its metadata
+    with pytest.raises(ValueError, match="lists 1"):  # MS3's only category is "multi"
+        build_model(tiny_cfg(cfg[0], cfg[1], cfg[2], ("avsbench_ms3_train",)))
+
+
+# ----------------------------------------------------------------------------- 9. official M_J
+def _official_mask_iou(pred_logits, target, eps=1e-7):
+    """AVSBench avs_scripts/avs_s4/utils.py mask_iou, re-implemented: the mean J of one batch."""
+    n = pred_logits.shape[0]
+    num_pixels = pred_logits.shape[-1] * pred_logits.shape[-2]
+    no_obj = target.sum(2).sum(1) == 0
+    pred = (torch.sigmoid(pred_logits) > 0.5).int()
+    inter = (pred * target).sum(2).sum(1)
+    union = torch.max(pred, target).sum(2).sum(1)
+    inter_no_obj = ((1 - target) * (1 - pred)).sum(2).sum(1)
+    inter[no_obj] = inter_no_obj[no_obj]
+    union[no_obj] = num_pixels
+    return torch.sum(inter / (union + eps)) / n
+
+
+def test_official_mj_on_a_split_of_14_clips(tmp_path):
+    """The official test script averages J per batch of 4 clips (the last batch: 2), then over
+    batches; on 14 clips that differs from the per-frame mean, and M_J must follow the script."""
+    rng = np.random.default_rng(0)
+    n_clips, t, size = 14, 5, 12
+    logits = torch.tensor(rng.normal(0, 2, (n_clips, t, size, size)), dtype=torch.float32)
+    gts = (rng.random((n_clips, t, size, size)) > rng.random((n_clips, 1, 1, 1))).astype(np.uint8)
+    gts[13] = 0  # the last batch is small and has empty masks: its J weighs more officially
+    inputs, outputs = [], []
+    for c in range(n_clips):
+        paths = []
+        for k in range(t):
+            p = str(tmp_path / f"c{c}_{k}.png")
+            Image.fromarray(gts[c, k] * 255).save(p)
+            paths.append(p)
+        inputs.append({"clip_id": f"c{c}", "sem_seg_file_names": paths})
+        prob = torch.sigmoid(logits[c])
+        outputs.append({"frames": [{"sem_seg": torch.stack([1 - p, p])} for p in prob]})
+    name = f"official_mj_{tmp_path.name}"
+    DatasetCatalog.register(name, lambda: [{"clip_id": f"c{c}"} for c in range(n_clips)])
+    try:
+        ev = AVSEvaluator(name, distributed=False, f_group_size=4)
+        ev.reset()
+        for i, o in zip(inputs, outputs):
+            ev.process([i], [o])
+        res = ev.evaluate()["avs"]
+    finally:
+        DatasetCatalog.remove(name)
+    target = torch.from_numpy(gts).int()
+    batches = [
+        _official_mask_iou(logits[b : b + 4].flatten(0, 1), target[b : b + 4].flatten(0, 1))
+        for b in range(0, n_clips, 4)
+    ]
+    official = 100 * float(torch.stack(batches).mean())
+    per_frame = 100 * float(
+        sum(_official_mask_iou(logits[c], target[c]) * t for c in range(n_clips)) / (n_clips * t)
+    )
+    assert abs(official - per_frame) > 0.1  # the case tells the two apart
+    assert res["M_J"] == pytest.approx(official, abs=1e-4)
+    assert res["M_J_per_frame"] == pytest.approx(per_frame, abs=1e-4)
+
+
+def test_audio_error_is_not_swallowed(tmp_path):
+    path = tmp_path / "garbage.pkl"
+    path.write_bytes(b"not a pickle at all")
+    with pytest.raises(AudioError, match="garbage.pkl"):
+        load_log_mel(str(path), 5)
