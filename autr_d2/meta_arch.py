@@ -30,16 +30,25 @@ def _is_frozen(module):
 def _num_categories(cfg):
     """MODEL.AUDIO.NUM_CATEGORIES, or when 0 the number of categories that the metadata of
     DATASETS.TRAIN lists (registration sets it; a tree generated after registration, whose
-    metadata lists none, is counted from its clips)."""
+    metadata lists none, is counted from its clips). None when the training data is not there
+    (inference: the classifier is a training loss only, so the model is built without it)."""
     from detectron2.data import MetadataCatalog
 
-    from .data.datasets import train_categories
+    from .data.datasets import DatasetLayoutError, train_categories
 
     if cfg.MODEL.AUDIO.NUM_CATEGORIES:
         return cfg.MODEL.AUDIO.NUM_CATEGORIES
     cats = set()
     for name in cfg.DATASETS.TRAIN:
-        cats |= set(MetadataCatalog.get(name).get("categories", None) or train_categories([name]))
+        listed = MetadataCatalog.get(name).get("categories", None)
+        try:
+            cats |= set(listed or train_categories([name]))
+        except DatasetLayoutError:
+            logger.info(
+                f"MODEL.AUDIO.CATEGORY_WEIGHT: {name} is not on disk, so its categories are "
+                "unknown; the audio-category classifier (a training loss) is not built"
+            )
+            return None
     if len(cats) < 2:
         raise ValueError(
             "MODEL.AUDIO.CATEGORY_WEIGHT > 0 with MODEL.AUDIO.NUM_CATEGORIES 0 takes the number "
@@ -176,8 +185,8 @@ class AuTR(nn.Module):
         audio_encoder = build_audio_encoder(cfg) if use_audio else None
         audio_proj = nn.Linear(audio_encoder.output_dim, dim) if use_audio else None
         audio_classifier = None
-        if use_audio and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0:
-            n_cat = _num_categories(cfg)
+        n_cat = _num_categories(cfg) if use_audio and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0 else None
+        if n_cat is not None:
             if n_cat < 2:
                 raise ValueError(
                     f"MODEL.AUDIO.CATEGORY_WEIGHT > 0 needs MODEL.AUDIO.NUM_CATEGORIES >= 2 "
