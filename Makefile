@@ -1,7 +1,7 @@
 # autr_d2: every target bootstraps what it needs on first use and is a fast no-op afterwards.
 #   make demo   the main job: offline benchmark data, CPU training, evaluation, pictures, video demo
 #   make test   the test suite (pytest, CPU)
-#   make setup  .venv with torch, Detectron2 (tools/install_detectron2.py) and autr_d2 -e .[dev,offline]
+#   make setup  .venv with torch, Detectron2 (tools/install_detectron2.py) and autr_d2 -e .[dev,offline,export]
 #   make media  the Debian packages whose recorded media build the AVS-Synth benchmark
 #   make study  the AVS-Synth ablation study (make study-quick: the whole table in < 30 min)
 #   make lint   ruff
@@ -22,7 +22,7 @@ $(VENV)/.stamp-setup: $(SETUP_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PINS)
-	$(PY) -m pip install --quiet -e ".[dev,offline]"
+	$(PY) -m pip install --quiet -e ".[dev,offline,export]"
 	# tinysoundfont declares pyaudio (does not build without portaudio); it needs nothing else.
 	$(PY) -m pip install --quiet --no-deps "tinysoundfont>=0.3"
 	$(PY) tools/install_detectron2.py

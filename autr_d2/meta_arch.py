@@ -17,9 +17,18 @@ from .modeling.matcher import HungarianMatcher
 from .modeling.pixel_decoder import FPNPixelDecoder
 from .modeling.query_decoder import AudioQueryDecoder
 from .modeling.sound_head import build_sound_head
+from .utils.precision import autocast, resolve_dtype
 
 __all__ = ["AuTR"]
 logger = logging.getLogger(__name__)
+
+
+def _to_float(x):
+    if isinstance(x, dict):
+        return {k: _to_float(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_to_float(v) for v in x]
+    return x.float()
 
 
 def _is_frozen(module):
@@ -96,6 +105,7 @@ class AuTR(nn.Module):
         return_attention=False,
         audio_classifier=None,
         category_weight=0.0,
+        precision=torch.float32,
     ):
         """
         NOTE: this interface is experimental.
@@ -118,6 +128,7 @@ class AuTR(nn.Module):
             audio_classifier: E -> number of training categories, trained with
                 ``category_weight`` times the cross-entropy of each clip's "category_id"
                 (``loss_audio_category``); None = no such loss (the paper).
+            precision: dtype inference runs in (autocast; MODEL.PRECISION).
         """
         super().__init__()
         self.backbone = backbone
@@ -138,6 +149,7 @@ class AuTR(nn.Module):
         self.return_attention = return_attention
         self.audio_classifier = audio_classifier
         self.category_weight = category_weight
+        self.precision = precision
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
         # Encoders whose every parameter is frozen (the paper's pretrained backbone and VGGish)
@@ -253,6 +265,7 @@ class AuTR(nn.Module):
             "return_attention": a.TEST.RETURN_ATTENTION,
             "audio_classifier": audio_classifier,
             "category_weight": cfg.MODEL.AUDIO.CATEGORY_WEIGHT,
+            "precision": resolve_dtype(cfg.MODEL.PRECISION, cfg.MODEL.DEVICE),
         }
 
     @property
@@ -277,12 +290,11 @@ class AuTR(nn.Module):
         with torch.set_grad_enabled(torch.is_grad_enabled() and "backbone" not in self.frozen):
             return self.backbone(images)
 
-    def encode_audio(self, batched_inputs):
-        """-> (``[B*T, d_model]`` audio tokens, the encoder's ``[B*T, E]`` embedding), or
-        (None, None) without audio."""
+    def encode_audio(self, mel):
+        """log-mel ``[B*T,1,96,64]`` -> (``[B*T, d_model]`` audio tokens, the encoder's
+        ``[B*T, E]`` embedding), or (None, None) without audio."""
         if self.audio_encoder is None:
             return None, None
-        mel = torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
         with torch.set_grad_enabled(torch.is_grad_enabled() and "audio_encoder" not in self.frozen):
             emb = self.audio_encoder(mel)
         return self.audio_proj(emb), emb
@@ -307,27 +319,58 @@ class AuTR(nn.Module):
     def predict(self, q, mask_features, audio):
         return {"sound": self.sound_head(q, audio), "masks": self.mask_head(q, mask_features)}
 
-    def forward(self, batched_inputs):
-        images = self.preprocess(batched_inputs)
-        b, t = len(batched_inputs), self.num_frames
-        features = self.encode_visual(images.tensor)
-        audio, audio_embedding = self.encode_audio(batched_inputs)
-        audio_tokens = None if audio is None else audio.view(b, t, -1)
+    def decode(self, images, mel, num_clips, return_attention=False):
+        """The network on tensors: normalised frames ``[B*T,3,H,W]`` and log-mel ``[B*T,1,96,64]``
+        (None without audio) -> (per-layer query outputs ``[B*T,N_q,D]``, mask features, audio
+        tokens ``[B*T,D]`` or None, the audio encoder's embedding or None, attention or None)."""
+        t = self.num_frames
+        features = self.encode_visual(images)
+        audio, audio_embedding = self.encode_audio(mel)
+        audio_tokens = None if audio is None else audio.view(num_clips, t, -1)
         fused = self.av_encoder({n: features[n] for n in self.in_features}, audio_tokens, t)
         mask_features, refined = self.pixel_decoder(fused)
         memory = [refined[n] for n in self.dec_in_features]
-        want_attn = self.return_attention and not self.training
-        q_outs, attention = self.query_decoder(memory, audio, return_attention=want_attn)
+        q_outs, attention = self.query_decoder(memory, audio, return_attention=return_attention)
+        return q_outs, mask_features, audio, audio_embedding, attention
 
-        if self.training:
-            outputs = self.predict(q_outs[-1], mask_features, audio)
-            if self.deep_supervision:
-                outputs["aux"] = [self.predict(q, mask_features, audio) for q in q_outs[:-1]]
-            h, w = images.tensor.shape[-2:]
-            gt = torch.zeros((b * t, h, w), dtype=torch.uint8, device=self.device)
-            flat = torch.cat([x["masks"] for x in batched_inputs]).to(self.device)
-            gt[:, : flat.shape[1], : flat.shape[2]] = flat
-            annotated = torch.cat([x["annotated"] for x in batched_inputs]).to(self.device)
+    def infer_tensors(self, images, mel, num_clips, return_attention=False):
+        """Inference on tensors -> ({"sound": ``[B*T,N_q]``, "masks": ``[B*T,N_q,h,w]``} logits in
+        float32, attention or None); runs in MODEL.PRECISION (the export and the predictor use
+        this too)."""
+        with autocast(images.device, self.precision):
+            q_outs, mask_features, audio, _, attention = self.decode(
+                images, mel, num_clips, return_attention
+            )
+            out = self.predict(q_outs[-1], mask_features, audio)
+        return {k: v.float() for k, v in out.items()}, attention
+
+    def gather_audio(self, batched_inputs):
+        if self.audio_encoder is None:
+            return None
+        return torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
+
+    def forward(self, batched_inputs):
+        images = self.preprocess(batched_inputs)
+        mel = self.gather_audio(batched_inputs)
+        b, t = len(batched_inputs), self.num_frames
+        if not self.training:
+            outputs, attention = self.infer_tensors(
+                images.tensor, mel, b, return_attention=self.return_attention
+            )
+            return self.inference(outputs, attention, images, batched_inputs)
+
+        q_outs, mask_features, audio, audio_embedding, _ = self.decode(images.tensor, mel, b)
+        outputs = self.predict(q_outs[-1], mask_features, audio)
+        if self.deep_supervision:
+            outputs["aux"] = [self.predict(q, mask_features, audio) for q in q_outs[:-1]]
+        h, w = images.tensor.shape[-2:]
+        gt = torch.zeros((b * t, h, w), dtype=torch.uint8, device=self.device)
+        flat = torch.cat([x["masks"] for x in batched_inputs]).to(self.device)
+        gt[:, : flat.shape[1], : flat.shape[2]] = flat
+        annotated = torch.cat([x["annotated"] for x in batched_inputs]).to(self.device)
+        # the matcher and the losses in float32, whatever autocast SOLVER.AMP runs the net in
+        with torch.autocast(self.device.type, enabled=False):
+            outputs = _to_float(outputs)
             losses = self.criterion(outputs, gt, annotated)
             for k in list(losses):
                 if k in self.criterion.weight_dict:
@@ -336,12 +379,9 @@ class AuTR(nn.Module):
                     losses.pop(k)
             if self.audio_classifier is not None:
                 losses["loss_audio_category"] = self.audio_category_loss(
-                    audio_embedding, batched_inputs
+                    audio_embedding.float(), batched_inputs
                 )
-            return losses
-
-        outputs = self.predict(q_outs[-1], mask_features, audio)
-        return self.inference(outputs, attention, images, batched_inputs)
+        return losses
 
     # ------------------------------------------------------------------ inference
     def frame_probability(self, sound, masks):

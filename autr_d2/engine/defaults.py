@@ -12,6 +12,7 @@ from ..data.audio import AudioError
 from ..data.clip_mapper import ClipDataError
 from ..data.datasets.avsbench import DatasetLayoutError
 from ..utils.outputs import OutputDirError
+from ..utils.precision import cpu_has_fast_bf16, resolve_dtype
 from ..utils.safe_pickle import UnsafePickleError
 
 __all__ = [
@@ -47,7 +48,7 @@ USER_ERRORS = (
 
 
 def setup_cfg(config_file, opts=(), freeze=True):
-    """get_cfg + add_autr_config + yaml + command-line opts; CPU-safe (AMP only with CUDA)."""
+    """get_cfg + add_autr_config + yaml + command-line opts; checks what cannot work."""
     cfg = get_cfg()
     add_autr_config(cfg)
     cfg.merge_from_file(config_file)
@@ -55,9 +56,21 @@ def setup_cfg(config_file, opts=(), freeze=True):
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         logging.getLogger(__name__).warning("CUDA not available: MODEL.DEVICE set to cpu")
         cfg.MODEL.DEVICE = "cpu"
-    if cfg.SOLVER.AMP.ENABLED and not cfg.MODEL.DEVICE.startswith("cuda"):
-        logging.getLogger(__name__).warning("SOLVER.AMP.ENABLED needs CUDA: disabled on CPU")
-        cfg.SOLVER.AMP.ENABLED = False
+    for key, name in (
+        ("SOLVER.AMP.PRECISION", cfg.SOLVER.AMP.PRECISION),
+        ("MODEL.PRECISION", cfg.MODEL.PRECISION),
+    ):
+        try:
+            dtype = resolve_dtype(name, cfg.MODEL.DEVICE)
+        except ValueError as e:
+            raise ConfigError(f"{key}: {e}") from None
+        used = cfg.SOLVER.AMP.ENABLED if key.startswith("SOLVER") else dtype != torch.float32
+        if used and dtype == torch.bfloat16 and cfg.MODEL.DEVICE == "cpu":
+            if not cpu_has_fast_bf16():
+                logging.getLogger(__name__).warning(
+                    f"{key} bfloat16: this CPU has no native bf16 (AVX-512 BF16 / AMX) as torch "
+                    "reports it, so bf16 may run emulated and slower than float32"
+                )
     if cfg.SOLVER.IMS_PER_BATCH < 1:
         raise ConfigError(
             f"SOLVER.IMS_PER_BATCH is {cfg.SOLVER.IMS_PER_BATCH}: it is the number of clips per "

@@ -5,6 +5,7 @@ import itertools
 import json
 import logging
 import os
+import time
 
 import torch
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
@@ -18,6 +19,7 @@ from torch import nn
 from ..checkpoint import AuTRCheckpointer, load_pretrained_components
 from ..data import AVSClipDatasetMapper
 from ..evaluation import AVSEvaluator
+from ..utils.precision import resolve_dtype
 
 __all__ = ["Trainer", "build_optimizer_params", "NonFiniteLossError"]
 logger = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ class _NonFiniteGuard:
         if self.stop_on_nonfinite:
             raise NonFiniteLossError(msg)
         logger.warning(f"{msg}; step skipped (SOLVER.STOP_ON_NONFINITE_LOSS False)")
-        if not isinstance(self, AMPTrainer):  # GradScaler skips non-finite steps by itself
+        scaler = getattr(self, "grad_scaler", None)
+        if not (scaler is not None and scaler.is_enabled()):  # a GradScaler skips it by itself
             self.optimizer.zero_grad(set_to_none=True)  # no gradient: the step leaves weights
 
 
@@ -54,7 +57,24 @@ class _GuardedSimpleTrainer(_NonFiniteGuard, SimpleTrainer):
 
 
 class _GuardedAMPTrainer(_NonFiniteGuard, AMPTrainer):
-    pass
+    """AMP on any device: autocast in ``amp_dtype`` (bf16 on CPUs; fp16 or bf16 on GPUs), a
+    gradient scaler only for fp16 (D2 0.6's AMPTrainer is CUDA-only and fp16-only)."""
+
+    amp_device, amp_dtype = "cuda", torch.float16
+
+    def run_step(self):
+        assert self.model.training, "[AMPTrainer] model was changed to eval mode!"
+        start = time.perf_counter()
+        data = next(self._data_loader_iter)
+        data_time = time.perf_counter() - start
+        with torch.autocast(self.amp_device, dtype=self.amp_dtype):
+            loss_dict = self.model(data)
+        losses = sum(loss_dict.values())
+        self.optimizer.zero_grad()
+        self.grad_scaler.scale(losses).backward()
+        self._write_metrics(loss_dict, data_time)
+        self.grad_scaler.step(self.optimizer)
+        self.grad_scaler.update()
 
 
 def _truncate_metrics(path, start_iter):
@@ -118,6 +138,15 @@ class Trainer(DefaultTrainer):
         t = self._trainer
         t.__class__ = _GuardedAMPTrainer if isinstance(t, AMPTrainer) else _GuardedSimpleTrainer
         t.stop_on_nonfinite = cfg.SOLVER.STOP_ON_NONFINITE_LOSS
+        if isinstance(t, AMPTrainer):
+            t.amp_device = torch.device(cfg.MODEL.DEVICE).type
+            t.amp_dtype = resolve_dtype(cfg.SOLVER.AMP.PRECISION, cfg.MODEL.DEVICE)
+            # a scaler only where fp16 needs one (bf16 has fp32's range)
+            t.grad_scaler = torch.amp.GradScaler(t.amp_device, enabled=t.amp_dtype == torch.float16)
+            logger.info(
+                f"mixed precision: autocast {str(t.amp_dtype).split('.')[-1]} on {t.amp_device}"
+                f"{' with a gradient scaler' if t.grad_scaler.is_enabled() else ''}"
+            )
         # Same object (the checkpoint hook holds it): safe .pkl loading, readable errors.
         self.checkpointer.__class__ = AuTRCheckpointer
 

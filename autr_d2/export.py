@@ -1,0 +1,45 @@
+"""AuTR's inference graph as a plain tensor function, for ``torch.export`` and ONNX.
+
+:class:`AuTRInferenceGraph` maps one clip (T frames already at the model's input size, and its
+log-mel) to per-frame sounding probabilities, exactly as the model's own inference does for a clip
+whose frames need no padding (sides that are multiples of 32). ``tools/export_model.py`` exports it.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["AuTRInferenceGraph", "example_inputs", "export_program"]
+
+
+class AuTRInferenceGraph(nn.Module):
+    """frames ``[T,3,H,W]`` float RGB 0-255 (H, W multiples of 32), log-mel ``[T,1,96,64]`` ->
+    ``[T,H,W]`` probability that each pixel belongs to a sounding object."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model.eval()
+
+    def forward(self, frames, mel):
+        m = self.model
+        x = (frames - m.pixel_mean) / m.pixel_std
+        out, _ = m.infer_tensors(x, mel if m.audio_encoder is not None else None, 1)
+        prob = m.frame_probability(out["sound"], out["masks"])
+        prob = F.interpolate(prob[:, None], size=frames.shape[-2:], mode="bilinear")
+        return prob[:, 0].clamp(0, 1)
+
+
+def example_inputs(cfg, seed=0):
+    """A random clip at the config's test size: (frames, log-mel)."""
+    g = torch.Generator().manual_seed(seed)
+    t, s = cfg.INPUT.SAMPLING_FRAME_NUM, cfg.INPUT.SIZE_TEST
+    if s % 32:
+        raise ValueError(f"INPUT.SIZE_TEST {s}: the exported graph needs a multiple of 32")
+    frames = torch.randint(0, 256, (t, 3, s, s), generator=g).float()
+    return frames, torch.randn(t, 1, 96, 64, generator=g)
+
+
+def export_program(model, inputs):
+    """``torch.export`` of the inference graph for inputs of these shapes."""
+    with torch.no_grad():
+        return torch.export.export(AuTRInferenceGraph(model), inputs)

@@ -1,0 +1,117 @@
+"""Speed switches keep the answers: bf16 inference agrees with fp32 on a trained tiny model, AMP
+training runs on the CPU with float32 losses, and the exported inference graph (torch.export, ONNX)
+equals the eager model."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from detectron2.modeling import build_model
+from detectron2.utils.events import EventStorage
+
+from autr_d2.export import AuTRInferenceGraph, example_inputs, export_program
+
+from .conftest import random_clip, tiny_cfg
+from .test_train import TINY, train_net
+
+
+@pytest.fixture(scope="module")
+def overfit_model():
+    """A tiny model trained to segment one clip's block (as test_tiny_model_overfits_one_clip)."""
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1))
+    clip = random_clip()
+    clip["masks"] = torch.zeros(5, 64, 64, dtype=torch.uint8)
+    clip["masks"][:, 16:40, 20:48] = 1
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    with EventStorage():
+        for _ in range(60):
+            loss = sum(model([clip]).values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval(), clip
+
+
+def test_bf16_inference_agrees_with_fp32(overfit_model):
+    model, clip = overfit_model
+    with torch.no_grad():
+        fp32 = torch.stack([f["sem_seg"][1] for f in model([clip])[0]["frames"]])
+        model.precision = torch.bfloat16  # what MODEL.PRECISION bfloat16 builds
+        try:
+            bf16 = torch.stack([f["sem_seg"][1] for f in model([clip])[0]["frames"]])
+        finally:
+            model.precision = torch.float32
+    assert bf16.dtype == torch.float32  # outputs stay float32
+    agree = ((bf16 > 0.5) == (fp32 > 0.5)).float().mean().item()
+    assert agree >= 0.99, f"bf16 and fp32 masks agree on {agree:.1%} of pixels"
+    assert not torch.equal(bf16, fp32)  # it did run in bf16
+
+
+def test_model_precision_key_builds_bf16_inference():
+    assert build_model(tiny_cfg("MODEL.PRECISION", "bfloat16")).precision == torch.bfloat16
+    with pytest.raises(ValueError, match="float16 autocast is for GPUs"):
+        tiny_cfg("MODEL.PRECISION", "float16")
+
+
+def test_losses_stay_float32_under_autocast():
+    model = build_model(tiny_cfg())
+    with EventStorage(), torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = model([random_clip(), random_clip()])
+    assert all(v.dtype == torch.float32 for v in losses.values())
+    sum(losses.values()).backward()
+    assert any(p.grad is not None for p in model.av_encoder.parameters())
+
+
+def test_amp_training_on_cpu_trains_and_resumes(synth_root, tmp_path):
+    out = tmp_path / "amp"
+    res = train_net(synth_root, out, "SOLVER.AMP.ENABLED", "True", max_iter=2)
+    assert "mixed precision: autocast bfloat16 on cpu" in res.stdout + res.stderr
+    res = train_net(synth_root, out, "--resume", "SOLVER.AMP.ENABLED", "True", max_iter=4)
+    assert "Starting training from iteration 2" in res.stdout + res.stderr
+    last = torch.load(out / "model_final.pth", weights_only=True)
+    assert last["iteration"] == 3
+    assert all(torch.isfinite(v).all() for v in last["model"].values() if v.is_floating_point())
+
+
+def test_export_equals_eager_and_the_models_own_inference(overfit_model, tmp_path):
+    model, _ = overfit_model
+    cfg = tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1)
+    frames, mel = example_inputs(cfg)
+    graph = AuTRInferenceGraph(model)
+    with torch.no_grad():
+        eager = graph(frames, mel)
+        own = model([{"frames": frames.to(torch.uint8), "audio": mel}])[0]["frames"]
+        program = export_program(model, (frames, mel))
+        path = str(tmp_path / "autr.pt2")
+        torch.export.save(program, path)
+        exported = torch.export.load(path).module()(frames, mel)
+    assert eager.shape == (5, 64, 64)
+    own = torch.stack([f["sem_seg"][1] for f in own])
+    assert (eager - own).abs().max() < 1e-5  # the graph is the model's inference
+    assert (exported - eager).abs().max() < 1e-4
+
+
+def test_export_tool_torch_and_onnx(overfit_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from detectron2.checkpoint import DetectionCheckpointer
+
+    from tools import export_model
+
+    model, _ = overfit_model
+    DetectionCheckpointer(model, save_dir=str(tmp_path)).save("tiny")
+    weights = str(tmp_path / "tiny.pth")
+    cfg_file = os.path.join(os.path.dirname(__file__), "..", "configs", "avs_synth",
+                            "s4_autr_R18.yaml")  # fmt: skip
+    args = export_model.get_parser().parse_args(
+        ["--config-file", cfg_file, "--output", str(tmp_path / "exp"), "--format", "both",
+         *TINY, "MODEL.AUTR.DEC_LAYERS", "1", "MODEL.AUDIO.CATEGORY_WEIGHT", "0.0",
+         "MODEL.WEIGHTS", weights]
+    )  # fmt: skip
+    report = export_model.main(args)
+    diffs = report["max_abs_diff_vs_eager"]
+    assert set(diffs) == {"torch.export", "onnx"} and max(diffs.values()) < 1e-4
+    assert (tmp_path / "exp" / "autr.pt2").is_file() and (tmp_path / "exp" / "autr.onnx").is_file()
+    assert np.isfinite(list(diffs.values())).all()

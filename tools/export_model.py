@@ -1,0 +1,107 @@
+#!/usr/bin/env python
+"""Export a trained AuTR's inference graph: one clip -> per-frame sounding probabilities.
+
+python tools/export_model.py --config-file configs/avs_synth/paper/s4_autr_effl0.yaml \
+    --output exported/ MODEL.WEIGHTS output/.../model_final.pth
+python tools/export_model.py ... --format onnx      # also needs: pip install onnx onnxruntime onnxscript
+
+Writes ``autr.pt2`` (``torch.export``; load with ``torch.export.load(path).module()``) and/or
+``autr.onnx``, and ``export.json`` (inputs, outputs, the check). The graph takes ``frames``
+``[T,3,S,S]`` float RGB 0-255 at the config's INPUT.SIZE_TEST (a multiple of 32) and ``mel``
+``[T,1,96,64]`` (autr_d2.data.audio.waveform_to_log_mel), and returns ``[T,S,S]`` probabilities.
+Each export is checked against the eager model on a random clip (max abs difference <= 1e-4).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+from detectron2.modeling import build_model
+from detectron2.utils.logger import setup_logger
+
+import autr_d2  # noqa: F401  (registers the model)
+from autr_d2.checkpoint import build_checkpointer
+from autr_d2.engine import USER_ERRORS, setup_cfg
+from autr_d2.export import AuTRInferenceGraph, example_inputs, export_program
+from autr_d2.utils.outputs import prepare_output_dir
+
+TOOL = "tools/export_model.py"
+OWNED = ["autr.pt2", "autr.onnx", "autr.onnx.data", "export.json"]
+TOLERANCE = 1e-4
+
+
+def get_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config-file", required=True)
+    p.add_argument("--output", required=True, help="output folder")
+    p.add_argument("--format", choices=["torch", "onnx", "both"], default="torch")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export there")
+    p.add_argument("--allow-untrained", action="store_true", help="export without MODEL.WEIGHTS")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
+    return p
+
+
+def export_onnx(graph, inputs, path):
+    import onnxruntime as ort
+
+    torch.onnx.export(graph, inputs, path, dynamo=True, input_names=["frames", "mel"])
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feed = {i.name: x.numpy() for i, x in zip(sess.get_inputs(), inputs)}
+    return torch.from_numpy(sess.run(None, feed)[0])
+
+
+def main(args):
+    try:
+        cfg = setup_cfg(args.config_file, args.opts)
+        if not cfg.MODEL.WEIGHTS and not args.allow_untrained:
+            raise SystemExit(
+                "error: give the trained weights (MODEL.WEIGHTS path/model_final.pth), or "
+                "--allow-untrained to export a randomly initialised model on purpose"
+            )
+        model = build_model(cfg)
+        if cfg.MODEL.WEIGHTS:
+            build_checkpointer(cfg, model).load(cfg.MODEL.WEIGHTS)
+        inputs = example_inputs(cfg)
+        prepare_output_dir(args.output, TOOL, OWNED, args.overwrite)
+    except (*USER_ERRORS, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
+    graph = AuTRInferenceGraph(model)
+    with torch.no_grad():
+        eager = graph(*inputs)
+    report = {
+        "config": args.config_file,
+        "weights": cfg.MODEL.WEIGHTS,
+        "precision": cfg.MODEL.PRECISION,
+        "inputs": {"frames": list(inputs[0].shape), "mel": list(inputs[1].shape)},
+        "output": list(eager.shape),
+        "max_abs_diff_vs_eager": {},
+    }
+    if args.format in ("torch", "both"):
+        program = export_program(model, inputs)
+        path = os.path.join(args.output, "autr.pt2")
+        torch.export.save(program, path)
+        with torch.no_grad():
+            got = torch.export.load(path).module()(*inputs)
+        report["max_abs_diff_vs_eager"]["torch.export"] = float((got - eager).abs().max())
+    if args.format in ("onnx", "both"):
+        try:
+            got = export_onnx(graph, inputs, os.path.join(args.output, "autr.onnx"))
+        except ImportError as e:
+            raise SystemExit(f"error: ONNX export needs onnx, onnxscript and onnxruntime ({e})")
+        report["max_abs_diff_vs_eager"]["onnx"] = float((got - eager).abs().max())
+    with open(os.path.join(args.output, "export.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    for fmt, diff in report["max_abs_diff_vs_eager"].items():
+        print(f"{fmt}: max |exported - eager| = {diff:.2e} on a random clip")
+    if any(d > TOLERANCE for d in report["max_abs_diff_vs_eager"].values()):
+        raise SystemExit(f"error: an export differs from the eager model by more than {TOLERANCE}")
+    print(f"wrote {args.output}")
+    return report
+
+
+if __name__ == "__main__":
+    setup_logger(name="autr_d2")
+    main(get_parser().parse_args())
+    sys.exit(0)
