@@ -3,7 +3,7 @@
 
 python tools/export_model.py --config-file configs/avs_synth/paper/s4_autr_effl0.yaml \
     --output exported/ MODEL.WEIGHTS output/.../model_final.pth
-python tools/export_model.py ... --format onnx      # also needs: pip install onnx onnxruntime onnxscript
+python tools/export_model.py ... --format onnx   # needs onnx, onnxscript, onnxruntime (make setup)
 
 Writes ``autr.pt2`` (``torch.export``; load with ``torch.export.load(path).module()``) and/or
 ``autr.onnx``, and ``export.json`` (inputs, outputs, the check). The graph takes ``frames``
@@ -89,7 +89,9 @@ def main(args):
         try:
             got = export_onnx(graph, inputs, os.path.join(args.output, "autr.onnx"))
         except ImportError as e:
-            raise SystemExit(f"error: ONNX export needs onnx, onnxscript and onnxruntime ({e})")
+            raise SystemExit(
+                f"error: ONNX export needs onnx, onnxscript and onnxruntime ({e})"
+            ) from None
         report["max_abs_diff_vs_eager"]["onnx"] = float((got - eager).abs().max())
     with open(os.path.join(args.output, "export.json"), "w") as f:
         json.dump(report, f, indent=1)
