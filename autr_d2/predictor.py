@@ -1,33 +1,209 @@
 """AuTRPredictor: a trained AuTR on raw frames + sound, like Detectron2's DefaultPredictor.
 
 A clip is T frames one second apart, each paired with the second of audio that starts at it (the
-AVSBench convention: frame k of a 5 s clip goes with audio second k). ``predict_video`` covers a
-video of any length and frame rate: frames are taken at ``fps`` per second, cut into windows of T
-seconds, and within a window the frames ``j, j + fps, j + 2 fps, ...`` form one clip, so every
-processed frame gets its own prediction with its own second of audio. Frames whose second of audio
-is silent (below ``SILENCE_DBFS``) get an empty mask: nothing can be heard, so nothing sounds.
+AVSBench convention: frame k of a 5 s clip goes with audio second k). Everything runs on the
+video's clock (presentation timestamps, see :mod:`autr_d2.utils.video_io`), so variable frame
+rates and audio that starts late or ends early pair correctly:
+
+* frames are taken at ``fps`` targets per second: for each target time ``k / fps`` the frame nearest
+  to it (VFR video is sampled by time, not by index);
+* the targets are cut into windows of T seconds; within a window the targets ``j, j + fps,
+  j + 2 fps, ...`` form one clip, so every processed frame gets its own prediction;
+* a processed frame at time t gets the audio ``[t, t + 1)`` (its own second): its log-mel example is
+  computed from exactly that second (0 where no audio sample lies), at VGGish's 16 kHz;
+* a frame's second that is less than half covered by audio samples is "no audio", one quieter than
+  ``SILENCE_DBFS`` is "silent": either gets an empty mask, since nothing can be heard.
+
+``predict_windows`` streams: it decodes one window at a time (frames resized to the model's input
+as they are decoded) and reads the audio only as far as that window needs, so memory is flat in
+the video's length. ``predict_video`` collects all windows with masks at the frames' size.
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
+import torch.nn.functional as F
 from detectron2.data import transforms as T
 from detectron2.modeling import build_model
+from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from .data.audio import waveform_to_log_mel
+from .checkpoint import CheckpointError, build_checkpointer
+from .data.audio import SAMPLE_RATE, waveform_to_log_mel
+from .utils.video_io import MemoryVideo, Video
 
-__all__ = ["AuTRPredictor", "VideoPrediction", "SILENCE_DBFS"]
+__all__ = [
+    "AuTRPredictor",
+    "AudioTimeline",
+    "StreamSummary",
+    "VideoPrediction",
+    "WindowPrediction",
+    "SILENCE_DBFS",
+    "MIN_COVERAGE",
+]
 logger = logging.getLogger(__name__)
 
 SILENCE_DBFS = -60.0  # RMS of a second of audio below this is treated as silence
+MIN_COVERAGE = 0.5  # a second less than half covered by audio samples has "no audio"
+SOUND, SILENT, NO_AUDIO = "sound", "silent", "no audio"
 
 
 def _dbfs(x):
     return 20 * np.log10(max(float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0, 1e-12))
+
+
+def _ranges(seconds):
+    """[0, 1, 2, 5] -> "0-2, 5"."""
+    out, i = [], 0
+    while i < len(seconds):
+        j = i
+        while j + 1 < len(seconds) and seconds[j + 1] == seconds[j] + 1:
+            j += 1
+        out.append(f"{seconds[i]}" if i == j else f"{seconds[i]}-{seconds[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+class AudioTimeline:
+    """Mono audio on the video's clock: blocks are placed at their own start times, read ahead only
+    as far as asked and forgotten behind, so it holds a few seconds whatever the length.
+
+    Args:
+        blocks: iterator of ``(start time s, samples [C, N] float32)`` in time order.
+        sample_rate: samples per second.
+    """
+
+    def __init__(self, blocks, sample_rate):
+        self.blocks, self.sr = iter(blocks), int(sample_rate)
+        self.chunks = []  # (index of the first sample on the clock, mono [n] float32)
+        self.clock = float("-inf")  # end time of the audio read so far
+        self.done = False
+
+    def ensure(self, t):
+        """Read audio until it reaches time `t` or ends."""
+        while not self.done and self.clock < t:
+            item = next(self.blocks, None)
+            if item is None:
+                self.done = True
+                break
+            t0, x = item
+            mono = np.asarray(x, np.float32)
+            mono = mono.mean(0) if mono.ndim == 2 else mono
+            i0 = round(t0 * self.sr)
+            self.chunks.append((i0, mono))
+            self.clock = max(self.clock, (i0 + len(mono)) / self.sr)
+
+    def segment(self, t0, seconds=1.0):
+        """The audio from `t0` on: samples ``[n]`` float32 (0 where none) and covered ``[n]`` bool,
+        ``n = round(seconds * sample_rate)``."""
+        a, n = round(t0 * self.sr), round(seconds * self.sr)
+        out, covered = np.zeros(n, np.float32), np.zeros(n, bool)
+        for i0, x in self.chunks:
+            lo, hi = max(a, i0), min(a + n, i0 + len(x))
+            if lo < hi:
+                out[lo - a : hi - a] = x[lo - i0 : hi - i0]
+                covered[lo - a : hi - a] = True
+        return out, covered
+
+    def resampled(self, t0, rate, seconds=1.0, margin=0.05):
+        """:meth:`segment` at another sample rate (polyphase filter, with `margin` seconds of
+        context on each side so the cut has no edge effects) -> ``[round(seconds * rate)]``."""
+        if rate == self.sr:
+            return self.segment(t0, seconds)[0]
+        x = self.segment(t0 - margin, seconds + 2 * margin)[0]
+        ratio = Fraction(rate, self.sr)
+        y = resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
+        a = round(margin * rate)
+        return y[a : a + round(seconds * rate)]
+
+    def forget_before(self, t):
+        i = round(t * self.sr)
+        self.chunks = [(i0, x) for i0, x in self.chunks if i0 + len(x) > i]
+
+    def status(self, t0, until):
+        """SOUND / SILENT / NO_AUDIO of the second ``[t0, t0 + 1)``, judged on its part before
+        `until` (the video's end, where it ends within that second)."""
+        seg, covered = self.segment(t0)
+        span = round((min(t0 + 1.0, until) - t0) * self.sr)
+        if span <= 0 or covered[:span].sum() < MIN_COVERAGE * span:
+            return NO_AUDIO
+        return SILENT if _dbfs(seg[covered]) < SILENCE_DBFS else SOUND
+
+
+@dataclass
+class WindowPrediction:
+    """The processed frames of one T-second window, in video order."""
+
+    start: float  # the window is [start, start + T) seconds
+    frame_indices: list  # indices into the video's frames
+    times: list  # their times in seconds
+    probs: np.ndarray  # [N, S, S] float32 sounding-object probability at the model's input size
+    sound_scores: np.ndarray  # [N] the kept query's sound score (0 where no sound)
+    status: list  # [N] "sound" | "silent" | "no audio" (the last two: mask left empty)
+
+    def masks(self, height, width):
+        """[N, height, width] bool: probabilities upsampled bilinearly, then > 0.5."""
+        if not len(self.frame_indices):
+            return np.zeros((0, height, width), bool)
+        p = F.interpolate(
+            torch.from_numpy(self.probs)[:, None],
+            size=(height, width),
+            mode="bilinear",
+            align_corners=False,
+        )[:, 0]
+        return (p > 0.5).numpy()
+
+
+@dataclass
+class StreamSummary:
+    """What a streamed prediction saw: filled window by window, messages added at the end."""
+
+    source: str = ""
+    frames: int = 0  # video frames decoded
+    fps: float = 0.0  # the video's nominal frame rate
+    duration_s: float = 0.0
+    has_audio: bool = False
+    processing_fps: int = 0
+    frame_times: str = "pts"  # "pts", or "index/fps" where frames carry no timestamps
+    processed_frames: int = 0
+    status_counts: dict = field(default_factory=lambda: {SOUND: 0, SILENT: 0, NO_AUDIO: 0})
+    frames_with_sounding_object: int = 0
+    no_audio_seconds: list = field(default_factory=list)  # whole seconds of the video
+    silent_seconds: list = field(default_factory=list)
+    model_seconds: float = 0.0
+    messages: list = field(default_factory=list)
+
+    def finish(self, source):
+        src = self.source
+        msgs = list(source.messages)
+        no_audio, silent = self.no_audio_seconds, self.silent_seconds
+        if not self.has_audio:
+            msgs.append(f"{src}: no audio track, so nothing can be sounding; masks are empty")
+        elif not self.status_counts[SOUND] and self.status_counts[SILENT]:
+            msgs.append(
+                f"{src}: the audio track is silent (RMS < {SILENCE_DBFS:.0f} dBFS "
+                "wherever it plays); nothing is sounding, masks are empty"
+            )
+        elif not self.status_counts[SOUND]:
+            msgs.append(
+                f"{src}: the audio track covers none of the video's seconds; masks are empty"
+            )
+        if self.has_audio and self.status_counts[SOUND]:
+            if no_audio:
+                msgs.append(
+                    f"{src}: seconds {_ranges(no_audio)} have no audio (the track starts "
+                    "late, ends early or has gaps); treated as silence, masks empty"
+                )
+            if silent:
+                msgs.append(
+                    f"{src}: seconds {_ranges(silent)} are silent (RMS < "
+                    f"{SILENCE_DBFS:.0f} dBFS); masks empty"
+                )
+        self.messages = msgs
 
 
 @dataclass
@@ -35,8 +211,10 @@ class VideoPrediction:
     frame_indices: list  # indices (into the video's frames) that were processed
     masks: np.ndarray  # [N, H, W] bool, one per processed frame
     sound_scores: np.ndarray  # [N] the kept query's sound score (0 where silent)
-    silent: np.ndarray  # [N] bool: the frame's second of audio was silent (mask left empty)
+    silent: np.ndarray  # [N] bool: the frame's second had no sound (mask left empty)
     messages: list = field(default_factory=list)
+    times: list = field(default_factory=list)  # [N] seconds
+    status: list = field(default_factory=list)  # [N] "sound" | "silent" | "no audio"
 
     def for_frame(self, i):
         """(mask, sound score, silent) shown on video frame i: those of the last processed frame
@@ -45,21 +223,51 @@ class VideoPrediction:
         return self.masks[k], float(self.sound_scores[k]), bool(self.silent[k])
 
 
+def _nearest_frames(frames, rate, state):
+    """Yield ``(k, FrameRef)``: for each target time ``k / rate`` before the video's end the frame
+    nearest to it (the earlier one on a tie). Sets ``state["seen"]`` (latest frame time read),
+    ``state["frames"]`` and, once the frames are exhausted, ``state["end"]``."""
+    k, prev, before, n = 0, None, None, 0
+    for ref in frames:
+        n += 1
+        state["seen"], state["frames"] = ref.time, n
+        while k / rate <= ref.time:
+            tau = k / rate
+            yield k, (ref if prev is None or ref.time - tau < tau - prev.time else prev)
+            k += 1
+        before, prev = prev, ref
+    if prev is None:
+        return
+    step = prev.time - before.time if before is not None else 1.0 / rate
+    state["end"] = prev.time + step  # the last frame lasts as long as the one before it
+    while k / rate < state["end"] - 1e-6:  # not a target at the very end (rounding)
+        yield k, prev
+        k += 1
+
+
 class AuTRPredictor:
     """Build the model from `cfg`, load ``MODEL.WEIGHTS``, predict in eval mode without grad.
 
     ``predictor(frames, log_mel)`` runs one clip: T RGB uint8 frames ``[H,W,3]`` and log-mel
     ``[T,1,96,64]``; returns the model's output dict at the frames' size.
+
+    The checkpoint must set every parameter (MODEL.ALLOW_PARTIAL_WEIGHTS relaxes it); without
+    MODEL.WEIGHTS it is an error unless ``allow_untrained`` (tests, smoke runs).
     """
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, allow_untrained=False):
         self.cfg = cfg.clone()
         self.model = build_model(self.cfg)
         self.model.eval()
         if cfg.MODEL.WEIGHTS:
-            DetectionCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
-        else:
+            build_checkpointer(self.cfg, self.model).load(cfg.MODEL.WEIGHTS)
+        elif allow_untrained:
             logger.warning("MODEL.WEIGHTS is empty: predicting with an untrained model")
+        else:
+            raise CheckpointError(
+                "MODEL.WEIGHTS is empty: give the trained checkpoint (MODEL.WEIGHTS "
+                "path/model_final.pth); an untrained model would segment at random"
+            )
         self.num_frames = cfg.INPUT.SAMPLING_FRAME_NUM
         self.aug = T.Resize((cfg.INPUT.SIZE_TEST, cfg.INPUT.SIZE_TEST))
         self.input_format = cfg.INPUT.FORMAT
@@ -79,69 +287,152 @@ class AuTRPredictor:
         }
         return self.model([clip])[0]
 
-    def predict_video(self, video, fps=5, progress=True):
-        """Segment the sounding objects of a :class:`~autr_d2.utils.video_io.Video`.
+    def _windows(self, source, rate, state):
+        """Yield ``(w, [(k, frame index, time, image [S,S,3])])`` per window of T seconds, once the
+        video is known to reach one second past the window's frames and its end (or has ended),
+        so every second is judged against the video's true extent. Frames are resized to the
+        model's input as soon as they are chosen (one full-size frame at a time in memory)."""
+        t, size, done, cur, w, last = self.num_frames, self.num_frames * rate, [], [], 0, (None,)
+        for k, ref in _nearest_frames(source.frames(), rate, state):
+            if k // size != w:
+                done.append((w, cur, max(max(c[2] for c in cur) + 1.0, (w + 1) * t)))
+                cur, w = [], k // size
+            if last[0] != ref.index:
+                rgb = ref.image()
+                last = (ref.index, self.aug.get_transform(rgb).apply_image(rgb))
+            cur.append((k, ref.index, ref.time, last[1]))
+            while done and state["seen"] >= done[0][2]:
+                yield done.pop(0)[:2]
+        for item in done + ([(w, cur, None)] if cur else []):
+            yield item[:2]
+
+    def _predict_window(self, w, chosen, rate, audio, until, after, summary, name):
+        """One window: its clips through the model; frames with index <= `after` were emitted by
+        the previous window and are skipped."""
+        t, s = self.num_frames, self.cfg.INPUT.SIZE_TEST
+        frames = {}  # frame index -> (time, image), in order
+        for _, i, tm, im in chosen:
+            frames.setdefault(i, (tm, im))
+        new = [i for i in frames if i > after]
+        status = {}
+        if audio is not None:
+            audio.ensure(max(max(tm for tm, _ in frames.values()) + 1.0, (w + 1) * t))
+            for i, (tm, _) in frames.items():
+                status[i] = audio.status(tm, until)
+            for sec in range(w * t, (w + 1) * t):
+                if sec >= until - 1e-6:
+                    break
+                st = audio.status(float(sec), until)
+                if st != SOUND:
+                    (summary.no_audio_seconds if st == NO_AUDIO else summary.silent_seconds).append(
+                        sec
+                    )
+        mels = {}
+
+        def mel(i):  # the log-mel example of frame i's own second [1, 1, 96, 64]
+            if i not in mels:
+                wave = audio.resampled(frames[i][0], SAMPLE_RATE)  # VGGish's rate, once
+                mels[i] = waveform_to_log_mel(wave, SAMPLE_RATE, 1, name)
+            return mels[i]
+
+        by_k = {k: i for k, i, _, _ in chosen}
+        probs, scores = {}, {}
+        for j in range(rate):
+            ks = [w * t * rate + j + m * rate for m in range(t)]
+            members = [by_k[k] for k in ks if k in by_k]
+            wanted = {i for i in members if i in new and i not in probs and status.get(i) == SOUND}
+            if not wanted:
+                continue
+            padded = members + [members[-1]] * (t - len(members))  # as AVSBench pads: repeat
+            out = self([frames[i][1] for i in padded], torch.cat([mel(i) for i in padded]))
+            best = out["sound_scores"].max(1).values
+            for m, i in enumerate(members):
+                if i in wanted and i not in probs:
+                    p = out["frames"][m]["sem_seg"][1].float().cpu()
+                    if tuple(p.shape) != (s, s):
+                        p = F.interpolate(
+                            p[None, None], size=(s, s), mode="bilinear", align_corners=False
+                        )[0, 0]
+                    probs[i], scores[i] = p.numpy(), float(best[m])
+        zero = np.zeros((s, s), np.float32)
+        win = WindowPrediction(
+            float(w * t),
+            new,
+            [frames[i][0] for i in new],
+            np.stack([probs.get(i, zero) for i in new]) if new else np.zeros((0, s, s), np.float32),
+            np.array([scores.get(i, 0.0) for i in new], np.float32),
+            [status.get(i, NO_AUDIO) for i in new],
+        )
+        summary.processed_frames += len(new)
+        for st in win.status:
+            summary.status_counts[st] += 1
+        summary.frames_with_sounding_object += int((win.probs > 0.5).any((1, 2)).sum())
+        return win
+
+    def predict_windows(self, source, fps=5, progress=True, summary=None):
+        """Segment the sounding objects of a video, streaming one T-second window at a time.
 
         Args:
-            video: frames, fps and audio (``None`` when the file had no audio track).
-            fps: frames processed per second (an integer; capped by the video's own rate); the
+            source: a source from :mod:`autr_d2.utils.video_io` (``open_video``,
+                ``open_frames_folder``, ``MemoryVideo``) or a ``Video`` in memory.
+            fps: targets per second (an integer >= 1, capped by the video's nominal rate); the
                 other frames show the last processed frame's mask.
-        Returns:
-            VideoPrediction.
+            summary: a :class:`StreamSummary` to fill (counts, no-audio/silent seconds, messages).
+        Yields:
+            WindowPrediction per window, in time order.
         """
-        n_video = len(video.frames)
-        rate = max(1, min(int(fps), int(round(video.fps))))
-        n = max(1, int(np.floor(video.duration * rate + 1e-6)))
-        idx = [min(n_video - 1, int(round(i * video.fps / rate))) for i in range(n)]
-        h, w = video.frames[0].shape[:2]
-        masks = np.zeros((n, h, w), bool)
-        scores = np.zeros(n, np.float32)
-        silent = np.ones(n, bool)
-        pred = VideoPrediction(idx, masks, scores, silent)
-        if video.audio is None:
-            pred.messages.append(
-                f"{video.source}: no audio track, so nothing can be sounding; masks are empty"
-            )
-            return pred
-        mono = video.audio.mean(0)
-        sr = video.sample_rate
-        if _dbfs(mono) < SILENCE_DBFS:
-            pred.messages.append(
-                f"{video.source}: the audio track is silent (RMS {_dbfs(mono):.0f} dBFS < "
-                f"{SILENCE_DBFS:.0f}); nothing is sounding, masks are empty"
-            )
-            return pred
-        seconds = []  # one second of audio per processed frame, starting at its time
-        for i in range(n):
-            start = int(round(i / rate * sr))
-            start = max(0, min(start, len(mono) - sr))
-            seg = mono[start : start + sr]
-            seconds.append(np.pad(seg, (0, sr - len(seg))))
-        silent[:] = [_dbfs(s) < SILENCE_DBFS for s in seconds]
+        if isinstance(source, Video):
+            source = MemoryVideo(source)
+        if int(fps) < 1:
+            raise ValueError(f"fps must be a whole number >= 1, got {fps}")
+        rate = max(1, min(int(fps), int(round(source.rate))))
+        summary = summary if summary is not None else StreamSummary()
+        summary.source, summary.fps, summary.processing_fps = source.source, source.rate, rate
+        summary.has_audio = bool(source.sample_rate)
+        audio = None
+        if summary.has_audio:
+            audio = AudioTimeline(source.audio_blocks(), source.sample_rate)
+        state, after = {}, -1
+        windows = tqdm(
+            self._windows(source, rate, state), desc="AuTR", unit="window", disable=not progress
+        )
+        for w, chosen in windows:
+            until = state.get("end", float("inf"))  # the video reaches past this window
+            tic = time.perf_counter()
+            win = self._predict_window(w, chosen, rate, audio, until, after, summary, source.source)
+            summary.model_seconds += time.perf_counter() - tic
+            if win.frame_indices:
+                after = win.frame_indices[-1]
+            if audio is not None:
+                audio.forget_before(min(chosen[-1][2], (w + 1) * self.num_frames))
+            yield win
+        if "end" not in state:
+            raise ValueError(f"{source.source}: holds no frames")
+        summary.frames, summary.duration_s = state["frames"], state["end"]
+        summary.frame_times = source.time_source
+        summary.finish(source)
 
-        t = self.num_frames
-        clips = []
-        for w0 in range(0, n, t * rate):
-            for j in range(rate):
-                members = [w0 + j + s * rate for s in range(t)]
-                if members[0] >= n:
-                    break
-                clips.append(members)
-        for members in tqdm(clips, desc="AuTR", unit="clip", disable=not progress):
-            valid = [m for m in members if m < n]
-            padded = valid + [valid[-1]] * (t - len(valid))  # repeat the last, as AVSBench pads
-            wave = np.concatenate([seconds[m] for m in padded])
-            mel = waveform_to_log_mel(wave, sr, t, video.source)
-            out = self([video.frames[idx[m]] for m in padded], mel)
-            best = out["sound_scores"].max(1).values
-            for k, m in enumerate(valid):
-                if silent[m]:
-                    continue
-                masks[m] = (out["frames"][k]["sem_seg"][1] > 0.5).cpu().numpy()
-                scores[m] = float(best[k])
-        if silent.any():
-            pred.messages.append(
-                f"{video.source}: {int(silent.sum())} of {n} processed frames have silent audio "
-                "and get empty masks"
-            )
-        return pred
+    def predict_video(self, video, fps=5, progress=True):
+        """Segment a whole video and keep every processed frame's mask at the frames' size (a
+        short clip: for long videos iterate :meth:`predict_windows` instead).
+
+        Args:
+            video: a :class:`~autr_d2.utils.video_io.Video` or a source (see predict_windows).
+            fps: processed frames per second, see :meth:`predict_windows`.
+        Returns:
+            VideoPrediction; ``.messages`` says what had no sound and why.
+        """
+        source = MemoryVideo(video) if isinstance(video, Video) else video
+        summary, wins = StreamSummary(), []
+        for win in self.predict_windows(source, fps, progress, summary):
+            wins.append((win, win.masks(source.height, source.width)))
+        status = [st for win, _ in wins for st in win.status]
+        return VideoPrediction(
+            [i for win, _ in wins for i in win.frame_indices],
+            np.concatenate([m for _, m in wins]),
+            np.concatenate([win.sound_scores for win, _ in wins]),
+            np.array([st != SOUND for st in status], bool),
+            summary.messages,
+            [x for win, _ in wins for x in win.times],
+            status,
+        )

@@ -13,6 +13,7 @@ from PIL import Image
 
 from autr_d2.data.audio import read_wav
 from autr_d2.data.datasets.avsbench import clip_paths, load_avs_clips
+from autr_d2.utils.outputs import MARKER
 from autr_d2.utils.video_io import read_video, write_video
 
 from .conftest import tiny_cfg
@@ -65,7 +66,7 @@ def test_visualize_strips_attention_and_gif(synth_root, trained, tmp_path):
         *("--output", str(out), "MODEL.WEIGHTS", trained, *TINY),
     )
     names = sorted(os.listdir(out))
-    assert len(names) == 6
+    assert names[0] == MARKER and len(names[1:]) == 6  # its own folder: 6 pictures + the marker
     clip = s4_test_clips(synth_root)[0]["clip_id"]
     strip = np.asarray(Image.open(out / f"{clip}_strip.png"))
     # 3 rows (frames, ground truth, prediction) of 224-px frames, 5 columns, 2-px gaps
@@ -127,12 +128,15 @@ def test_demo_on_mp4_with_sound(synth_root, trained, tmp_path):
     assert overlay.audio.shape[1] >= 10 * 16000
     summary = json.loads((out / "summary.json").read_text())
     assert summary["processed_frames"] == n and summary["has_audio"]
+    assert summary["frame_times"] == "pts" and summary["no_audio_seconds"] == []
+    assert summary["audio"]["overlay"].startswith("copied")  # the original stream, unchanged
 
     # the output folder is not clobbered without --overwrite
     again = run_tool(
         synth_root,
         "demo.py",
         *("--config-file", CONFIG, "--input", video, "--output", str(out)),
+        *("MODEL.WEIGHTS", trained, *TINY),
         check=False,
     )
     assert again.returncode != 0 and "--overwrite" in again.stderr
@@ -167,6 +171,8 @@ def test_demo_frames_folder_and_wav(synth_root, trained, tmp_path):
         *("MODEL.WEIGHTS", trained, *TINY),
     )
     assert len(os.listdir(out / "masks")) == 5
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["audio_mismatch"] is None and summary["frame_times"] == "index/fps"
 
 
 def test_demo_bad_video_names_the_file(synth_root, tmp_path):
@@ -183,34 +189,41 @@ def test_demo_bad_video_names_the_file(synth_root, tmp_path):
 
 def test_predict_video_covers_every_frame_once_with_its_second(monkeypatch):
     """Sliding windows: 7.5 s at 10 fps processed at 2 fps -> 15 frames, each predicted exactly
-    once, in clips of T frames one second apart; the audio of each is its own second."""
+    once, in clips of T frames one second apart; example k of every clip the model receives is the
+    log-mel of frame k's own second [t, t + 1) (a tone of 200 * (s + 1) Hz in second s)."""
     import torch
 
+    from autr_d2.data.audio import waveform_to_log_mel
     from autr_d2.predictor import AuTRPredictor
     from autr_d2.utils.video_io import Video
 
     cfg = tiny_cfg()
-    predictor = AuTRPredictor(cfg)
-    sr = 8000
-    # second s carries a tone of 200*(s+1) Hz: each clip's audio must follow its frames' times
+    predictor = AuTRPredictor(cfg, allow_untrained=True)
+    sr = 16000
     tone = np.concatenate(
         [np.sin(2 * np.pi * 200 * (s + 1) * np.arange(sr) / sr) for s in range(8)]
-    )[: int(7.5 * sr)]
+    )[: int(7.5 * sr)].astype(np.float32)
     frames = [np.full((48, 40, 3), i, np.uint8) for i in range(75)]  # value = frame index
-    video = Video(frames, 10.0, tone[None].astype(np.float32), sr, "synthetic")
+    video = Video(frames, 10.0, tone[None], sr, "synthetic")
     calls = []
 
     def fake_call(self, fr, mel):
         calls.append([int(f[0, 0, 0]) for f in fr])
+        for k, i in enumerate(calls[-1]):  # frame i is at i / 10 s
+            own = np.zeros(sr, np.float32)
+            part = tone[i * sr // 10 : i * sr // 10 + sr]
+            own[: len(part)] = part
+            torch.testing.assert_close(mel[k], waveform_to_log_mel(own, sr, 1)[0])
         t = len(fr)
         return {
-            "frames": [{"sem_seg": torch.zeros(2, 48, 40)} for _ in range(t)],
+            "frames": [{"sem_seg": torch.zeros(2, *fr[0].shape[:2])} for _ in range(t)],
             "sound_scores": torch.full((t, 5), 0.7),
         }
 
     monkeypatch.setattr(AuTRPredictor, "__call__", fake_call)
     pred = predictor.predict_video(video, fps=2, progress=False)
     assert pred.frame_indices == [i * 5 for i in range(15)]
+    assert pred.times == [i / 2 for i in range(15)]
     assert pred.masks.shape == (15, 48, 40)
     seen = [f for c in calls for f in c]
     assert all(len(c) == 5 for c in calls)

@@ -9,25 +9,56 @@ python tools/demo.py --config-file configs/avs_synth/s4_autr_R18.yaml --input cl
     --output demo_out/ MODEL.WEIGHTS output/avs_synth_s4_autr_R18/model_final.pth
 python tools/demo.py --config-file ... --frames frames_dir/ --audio clip.wav --frames-fps 1 \
     --output demo_out/ MODEL.WEIGHTS ...
+
+The video is streamed: one window of T seconds is decoded (at the model's input size), predicted,
+and its frames are decoded again at full size, drawn and encoded, so memory does not grow with the
+video's length.
 """
 
 import argparse
+import gc
+import io
 import json
 import os
-import shutil
+import resource
 import sys
 import time
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from detectron2.utils.logger import setup_logger
 from PIL import Image
-from tqdm import tqdm
 
 import autr_d2  # noqa: F401  (registers the model)
-from autr_d2.engine import setup_cfg
-from autr_d2.predictor import AuTRPredictor
-from autr_d2.utils.video_io import VideoReadError, read_frames_folder, read_video, write_video
+from autr_d2.data.audio import AudioError
+from autr_d2.engine import USER_ERRORS, setup_cfg
+from autr_d2.predictor import SILENT, SOUND, AuTRPredictor, StreamSummary
+from autr_d2.utils.outputs import prepare_output_dir
+from autr_d2.utils.video_io import (
+    OverlayWriter,
+    VideoReadError,
+    open_frames_folder,
+    open_video,
+)
 from autr_d2.utils.visualizer import overlay_mask
+
+TOOL = "tools/demo.py"
+OWNED = ["masks", "overlay.mp4", "summary.json"]  # everything this tool writes in --output
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {what} greater than 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def get_parser():
@@ -37,71 +68,186 @@ def get_parser():
     src.add_argument("--input", help="a video file with sound")
     src.add_argument("--frames", help="a folder of frames (use with --audio)")
     p.add_argument("--audio", default="", help="the wav that goes with --frames")
-    p.add_argument("--frames-fps", type=float, default=1.0, help="rate of --frames (AVSBench: 1)")
-    p.add_argument("--fps", type=int, default=5, help="frames processed per second (others reuse)")
-    p.add_argument("--output", required=True, help="output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument(
+        "--frames-fps", type=_positive(float), default=1.0, help="rate of --frames (AVSBench: 1)"
+    )
+    p.add_argument(
+        "--fps", type=_positive(int), default=5, help="frames processed per second (others reuse)"
+    )
+    p.add_argument("--output", required=True, help="output folder (only this tool's files in it)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier output of this tool there"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
     return p
 
 
-def prepare_output(path, overwrite):
-    if os.path.exists(path) and os.listdir(path):
-        if not overwrite:
-            raise SystemExit(f"{path} is not empty; pass --overwrite to replace it")
-        shutil.rmtree(path)
-    os.makedirs(os.path.join(path, "masks"), exist_ok=True)
+class _Drawer:
+    """Draws the overlay of a frame with ``overlay_mask`` (Detectron2's Visualizer).
+
+    The Visualizer costs ~0.3 s per 1080p frame. A mask shown on several frames is therefore drawn
+    once on black and once on white, which gives its colour layer and its transparency, and each
+    frame is then blended with them (the same picture up to rounding, at a fraction of the cost).
+    Each picture leaves a matplotlib figure behind in reference cycles (~250 MB at 1080p): they are
+    collected after every picture where the process froze its long-lived objects (``main`` does,
+    so a collection costs nothing), else once per window (``run``).
+    """
+
+    def __init__(self):
+        self.key, self.black, self.span = None, None, None
+
+    def _picture(self, frame, mask, text):
+        out = overlay_mask(frame, mask, text=text)
+        if gc.get_freeze_count():
+            gc.collect()
+        return out
+
+    def draw(self, frame, key, mask, text, reused):
+        if not reused:
+            return self._picture(frame, mask, text)
+        if key != self.key:
+            black = self._picture(np.zeros_like(frame), mask, text)
+            white = self._picture(np.full_like(frame, 255), mask, text)
+            # out = black + (1 - alpha) * frame, with 1 - alpha = (white - black) / 255
+            span = white.astype(np.int16) - black  # rounding can make it -1: clip
+            self.key, self.black = key, black.astype(np.uint16)
+            self.span = np.clip(span, 0, 255).astype(np.uint16)
+        out = self.span * frame  # uint16: at most 255 * 255
+        out += 127
+        out //= 255
+        out += self.black
+        return out.astype(np.uint8)
+
+
+class _Outputs:
+    """Writes masks/<frame>.png and overlay.mp4 frame by frame, behind the predictions.
+
+    Video frame i shows the prediction of the last processed frame at or before i (the first one
+    before it). ``add`` takes a window's processed frames; ``write(limit)`` writes every video frame
+    whose index is below `limit` (None: all the rest), decoding the video a second time.
+    """
+
+    def __init__(self, source, folder):
+        self.folder = folder
+        self.writer = OverlayWriter(os.path.join(folder, "overlay.mp4"), source)
+        self.frames, self.next = source.frames(), None
+        self.entries = []  # [frame index, prob [S,S], score, status] still to be shown
+        self.drawer, self.cache = _Drawer(), (None, None, None)
+
+    def add(self, win):
+        for k, i in enumerate(win.frame_indices):
+            self.entries.append((i, win.probs[k], float(win.sound_scores[k]), win.status[k]))
+
+    def _mask(self, entry, h, w):
+        """Full-size mask and its PNG bytes, kept while frames show this entry."""
+        if self.cache[0] != (entry[0], h, w):
+            p = torch.from_numpy(entry[1])[None, None]
+            m = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0] > 0.5
+            m = m.numpy()
+            buf = io.BytesIO()
+            Image.fromarray(m.astype(np.uint8) * 255).save(buf, format="PNG")
+            self.cache = ((entry[0], h, w), m, buf.getvalue())
+        return self.cache[1], self.cache[2]
+
+    def write(self, limit=None):
+        while self.entries:
+            ref = self.next or next(self.frames, None)
+            self.next = ref
+            if ref is None or (limit is not None and ref.index >= limit):
+                return
+            self.next = None
+            while len(self.entries) > 1 and self.entries[1][0] <= ref.index:
+                self.entries.pop(0)
+            e = self.entries[0]
+            reused = len(self.entries) == 1 or self.entries[1][0] - e[0] >= 2
+            rgb = ref.image()
+            mask, png = self._mask(e, *rgb.shape[:2])
+            with open(os.path.join(self.folder, "masks", f"{ref.index:06d}.png"), "wb") as f:
+                f.write(png)
+            text = f"sound {e[2]:.2f}" if e[3] == SOUND else e[3]
+            self.writer.write(self.drawer.draw(rgb, e[0], mask, text, reused), ref.time)
+
+    def close(self):
+        self.writer.close()
+
+
+def run(predictor, source, folder, fps=5, progress=True):
+    """Predict `source` window by window and write the demo's outputs into `folder` (which holds
+    an empty ``masks/``). Returns the summary dict written to summary.json."""
+    t0 = time.perf_counter()
+    summary = StreamSummary()
+    out = _Outputs(source, folder)
+    for win in predictor.predict_windows(source, fps=fps, progress=progress, summary=summary):
+        out.add(win)
+        if out.entries:
+            out.write(limit=out.entries[-1][0])
+        gc.collect()  # the Visualizer's matplotlib figures are reference cycles: free them now
+    out.write()
+    out.close()
+    elapsed = time.perf_counter() - t0
+    counts = summary.status_counts
+    result = {
+        "source": source.source,
+        "frames": summary.frames,
+        "fps": summary.fps,
+        "duration_s": round(summary.duration_s, 3),
+        "has_audio": summary.has_audio,
+        "processed_frames": summary.processed_frames,
+        "silent_processed_frames": summary.processed_frames - counts[SOUND],
+        "frames_with_sounding_object": summary.frames_with_sounding_object,
+        "model_seconds": round(summary.model_seconds, 3),
+        "messages": summary.messages,
+        "processing_fps": summary.processing_fps,
+        "frame_times": summary.frame_times,
+        "no_audio_processed_frames": counts["no audio"],
+        "silent_audio_processed_frames": counts[SILENT],
+        "no_audio_seconds": summary.no_audio_seconds,
+        "silent_seconds": summary.silent_seconds,
+        "audio": {
+            "codec": source.audio_codec,
+            "channels": source.channels,
+            "sample_rate": source.sample_rate,
+            "overlay": out.writer.audio_note,
+        },
+        "audio_mismatch": source.messages[0] if source.messages else None,
+        "seconds": round(elapsed, 3),
+        "frames_per_second": round(summary.frames / max(elapsed, 1e-9), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    with open(os.path.join(folder, "summary.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    return result
 
 
 def main(args):
+    inputs = [args.input or args.frames, args.audio]
     try:
+        # headers only: bad inputs are named before anything is written
         if args.input:
-            video = read_video(args.input)
+            source = open_video(args.input)
         else:
-            video = read_frames_folder(args.frames, args.audio, args.frames_fps)
-    except VideoReadError as e:
+            source = open_frames_folder(args.frames, args.audio, args.frames_fps)
+        predictor = AuTRPredictor(setup_cfg(args.config_file, args.opts))
+        # checked before any decoding, so a long video is not decoded for an unwritable folder;
+        # last, so a bad input or checkpoint leaves no folder behind
+        prepare_output_dir(args.output, TOOL, OWNED, args.overwrite, inputs)
+    except (VideoReadError, *USER_ERRORS) as e:
         raise SystemExit(f"error: {e}") from None
-    prepare_output(args.output, args.overwrite)
-    cfg = setup_cfg(args.config_file, args.opts)
-    predictor = AuTRPredictor(cfg)
-    t0 = time.perf_counter()
-    pred = predictor.predict_video(video, fps=args.fps)
-    elapsed = time.perf_counter() - t0
-    for m in pred.messages:
+    os.makedirs(os.path.join(args.output, "masks"))
+    gc.collect()
+    gc.freeze()  # modules and model live to the end: later collections only scan new objects
+    try:
+        summary = run(predictor, source, args.output, args.fps, progress=not args.quiet)
+    except (VideoReadError, AudioError) as e:
+        raise SystemExit(f"error: {e}") from None
+    for m in summary["messages"]:
         print(m)
-
-    overlays = []
-    for i, frame in enumerate(tqdm(video.frames, desc="writing", unit="frame")):
-        mask, score, silent = pred.for_frame(i)
-        Image.fromarray(mask.astype(np.uint8) * 255).save(
-            os.path.join(args.output, "masks", f"{i:06d}.png")
-        )
-        text = "silent" if silent else f"sound {score:.2f}"
-        overlays.append(overlay_mask(frame, mask, text=text))
-    write_video(
-        os.path.join(args.output, "overlay.mp4"),
-        overlays,
-        video.fps,
-        video.audio,
-        video.sample_rate,
-    )
-    summary = {
-        "source": video.source,
-        "frames": len(video.frames),
-        "fps": video.fps,
-        "duration_s": video.duration,
-        "has_audio": video.audio is not None,
-        "processed_frames": len(pred.frame_indices),
-        "silent_processed_frames": int(pred.silent.sum()),
-        "frames_with_sounding_object": int(sum(m.any() for m in pred.masks)),
-        "model_seconds": round(elapsed, 3),
-        "messages": pred.messages,
-    }
-    with open(os.path.join(args.output, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
     print(
-        f"{summary['processed_frames']} frames segmented in {elapsed:.1f} s; wrote "
-        f"{args.output}/overlay.mp4, {len(video.frames)} masks in {args.output}/masks/"
+        f"{summary['processed_frames']} frames segmented, {summary['frames']} written in "
+        f"{summary['seconds']:.1f} s ({summary['frames_per_second']:.1f} frames/s, peak memory "
+        f"{summary['peak_rss_mb']:.0f} MB); wrote {args.output}/overlay.mp4 (audio "
+        f"{summary['audio']['overlay']}), {summary['frames']} masks in {args.output}/masks/"
     )
     return summary
 

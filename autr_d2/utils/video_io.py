@@ -1,8 +1,23 @@
-"""Reading and writing video with sound through PyAV (FFmpeg ships inside the wheel).
+"""Reading and writing video with sound through PyAV (FFmpeg ships inside the wheel), streaming.
 
-``read_video`` -> :class:`Video` (RGB frames, fps, audio ``[C,N]`` float32 at its own rate, or None
-when the file has no audio track); ``write_video`` writes H.264 + AAC so the overlay keeps the
-original sound; ``read_frames_folder`` reads the other demo input, a folder of frames + a wav.
+Times are presentation timestamps in seconds on the *video's* clock: 0 is the video stream's start,
+a frame's time is its own pts (``index / fps`` only where a frame has none) and audio samples sit at
+their own pts on the same clock, so audio that starts late or ends early keeps its place.
+
+A *source* is what the demo reads; each method starts a fresh pass over the input, so memory stays
+flat in the video's length (nothing is decoded until it is iterated):
+
+* ``source.frames()``: :class:`FrameRef` (index, time, a callable that decodes the RGB frame);
+* ``source.audio_blocks()``: ``(start time, samples [C, N] float32)``, all channels, in order;
+* ``source.source`` (name for messages), ``width``, ``height``, ``rate`` (nominal frames/second),
+  ``sample_rate`` / ``channels`` (None / 0 without audio), ``time_base`` (for writing),
+  ``time_source`` ("pts" or "index/fps", final once ``frames()`` has run), ``messages``.
+
+:func:`open_video` (a file), :func:`open_frames_folder` (frames + a wav) and :class:`MemoryVideo`
+(a :class:`Video` already in memory) make sources. :class:`OverlayWriter` writes H.264 frames as
+they come and the source's audio beside them: a video's audio stream is copied packet for packet
+(every channel, its own start time); other audio is encoded as AAC with its own channels.
+``read_video`` / ``read_frames_folder`` / ``write_video`` are whole-clip helpers for short clips.
 """
 
 import glob
@@ -10,71 +25,177 @@ import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Callable
 
 import av
 import numpy as np
 import soundfile as sf
 from PIL import Image
 
-__all__ = ["Video", "VideoReadError", "read_video", "read_frames_folder", "write_video"]
+__all__ = [
+    "FrameRef",
+    "MemoryVideo",
+    "OverlayWriter",
+    "Video",
+    "VideoReadError",
+    "open_frames_folder",
+    "open_video",
+    "read_frames_folder",
+    "read_video",
+    "write_video",
+]
 
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp")
+# audio codecs that players accept in an mp4 as they are; anything else is re-encoded as AAC
+_MP4_AUDIO_COPY = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
+_AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+MISMATCH_S = 0.5  # frames+wav lengths that differ by more than this are reported
 
 
 class VideoReadError(ValueError):
     """A video, frame folder or audio file cannot be used; the message names it."""
 
 
+@dataclass(frozen=True)
+class FrameRef:
+    index: int  # position in the video, 0-based
+    time: float  # presentation time in seconds from the video's start
+    image: Callable[[], np.ndarray]  # decodes the frame: [H, W, 3] uint8 RGB, full resolution
+
+
 @dataclass
 class Video:
-    frames: list  # T x [H,W,3] uint8 RGB
+    """A whole short clip in memory (library use and tests; the demo streams a source instead)."""
+
+    frames: list  # N x [H,W,3] uint8 RGB
     fps: float
-    audio: np.ndarray | None  # [C, N] float32 in [-1, 1], or None: no audio track
+    audio: np.ndarray | None  # [C, S] float32 in [-1, 1], or None: no audio track
     sample_rate: int | None
     source: str
+    frame_times: list | None = None  # seconds per frame; None: index / fps
+    audio_start: float = 0.0  # time of audio sample 0 on the video's clock
 
     @property
     def duration(self):
+        if self.frame_times and len(self.frame_times) > 1:
+            return self.frame_times[-1] + (self.frame_times[-1] - self.frame_times[-2])
         return len(self.frames) / self.fps
 
 
-def read_video(path):
-    """Decode every frame (RGB) and the first audio track of a video file, in one pass."""
-    if not os.path.isfile(path):
-        raise VideoReadError(f"{path}: no such video file")
-    try:
-        container = av.open(path)
-    except Exception as e:
-        raise VideoReadError(f"{path}: cannot open as a video ({type(e).__name__}: {e})") from e
-    with container:
-        if not container.streams.video:
-            raise VideoReadError(f"{path}: has no video stream")
-        vstream = container.streams.video[0]
-        astream = container.streams.audio[0] if container.streams.audio else None
-        rate = vstream.average_rate or vstream.guessed_rate
-        sr = astream.codec_context.sample_rate if astream else None
-        # planar float [channels, samples] whatever the codec's own sample format
-        to_fltp = None
-        frames, chunks = [], []
-        streams = [vstream] + ([astream] if astream else [])
+def _to_float(frame):
+    """A decoded audio frame -> [C, N] float32 in [-1, 1], whatever its sample format."""
+    x = frame.to_ndarray()
+    if not frame.format.is_planar:
+        x = x.reshape(-1, len(frame.layout.channels)).T
+    if x.dtype == np.uint8:
+        return (x.astype(np.float32) - 128) / 128
+    if np.issubdtype(x.dtype, np.integer):
+        return x.astype(np.float32) / float(np.iinfo(x.dtype).max + 1)
+    return x.astype(np.float32)
+
+
+def _rgb(frame):
+    return frame.to_ndarray(format="rgb24")
+
+
+class _VideoFile:
+    """A video file read through PyAV; see the module docstring for the source interface."""
+
+    def __init__(self, path):
+        if not os.path.isfile(path):
+            raise VideoReadError(f"{path}: no such video file")
+        self.source, self.messages = path, []
         try:
-            for frame in container.decode(*streams):
-                if isinstance(frame, av.VideoFrame):
-                    frames.append(frame.to_ndarray(format="rgb24"))
-                    continue
-                if frame.format.name == "fltp":
-                    chunks.append(frame.to_ndarray().astype(np.float32))
-                    continue
-                if to_fltp is None:
-                    to_fltp = av.AudioResampler(format="fltp", layout=frame.layout, rate=sr)
-                frame.pts = None
-                chunks += [f.to_ndarray().astype(np.float32) for f in to_fltp.resample(frame)]
+            container = av.open(path)
         except Exception as e:
-            raise VideoReadError(f"{path}: decoding failed ({type(e).__name__}: {e})") from e
-    if not frames:
-        raise VideoReadError(f"{path}: the video stream holds no frames")
-    audio = np.concatenate(chunks, axis=1) if chunks else None
-    return Video(frames, float(rate) if rate else 25.0, audio, sr if chunks else None, path)
+            raise VideoReadError(f"{path}: cannot open as a video ({type(e).__name__}: {e})") from e
+        with container:
+            if not container.streams.video:
+                raise VideoReadError(f"{path}: has no video stream")
+            vs = container.streams.video[0]
+            rate = vs.average_rate or vs.guessed_rate
+            self.rate = float(rate) if rate else 25.0
+            self.width, self.height = vs.codec_context.width, vs.codec_context.height
+            self.time_base = vs.time_base or Fraction(1, 90000)
+            # zero of the clock: the video stream's start (else the container's)
+            if vs.start_time is not None:
+                self.zero = float(vs.start_time * vs.time_base)
+            else:
+                self.zero = container.start_time / 1e6 if container.start_time else 0.0
+            a = container.streams.audio[0] if container.streams.audio else None
+            self.sample_rate = a.codec_context.sample_rate if a else None
+            self.channels = a.codec_context.channels if a else 0
+            self.audio_codec = a.codec_context.name if a else None
+            self.audio_layout = a.codec_context.layout.name if a else None
+        self.time_source = "pts"
+
+    def _open(self):
+        try:
+            return av.open(self.source)
+        except Exception as e:
+            raise VideoReadError(f"{self.source}: cannot reopen ({type(e).__name__}: {e})") from e
+
+    def frames(self):
+        missing, last, index = 0, None, -1
+        with self._open() as c:
+            vs = c.streams.video[0]
+            vs.thread_type = "AUTO"
+            try:
+                for index, f in enumerate(c.decode(vs)):
+                    t = None if f.time is None else f.time - self.zero
+                    if t is None or (last is not None and t <= last):
+                        # no usable pts: place it one nominal frame after the previous
+                        missing += 1
+                        t = 0.0 if last is None else last + 1.0 / self.rate
+                    last = t
+                    yield FrameRef(index, t, lambda f=f: _rgb(f))
+            except av.error.FFmpegError as e:
+                raise VideoReadError(
+                    f"{self.source}: decoding failed after {index + 1} frames "
+                    f"({type(e).__name__}: {e})"
+                ) from e
+        if index < 0:
+            raise VideoReadError(f"{self.source}: the video stream holds no frames")
+        n = index + 1
+        if not missing:
+            self.time_source = "pts"
+        elif missing == n:
+            self.time_source = "index/fps"
+        else:
+            self.time_source = f"pts ({missing} of {n} frames without one: previous + 1/fps)"
+
+    def audio_blocks(self):
+        if not self.sample_rate:
+            return
+        nxt = None
+        with self._open() as c:
+            a = c.streams.audio[0]
+            try:
+                for f in c.decode(a):
+                    x = _to_float(f)
+                    t = f.time - self.zero if f.time is not None else nxt or 0.0
+                    nxt = t + x.shape[1] / f.sample_rate
+                    yield t, x
+            except av.error.FFmpegError as e:
+                raise VideoReadError(
+                    f"{self.source}: decoding its audio failed ({type(e).__name__}: {e})"
+                ) from e
+
+    def audio_packets(self):
+        """(stream, packets) of the audio track as stored, timestamps unchanged; the caller
+        closes the container (``stream.container``)."""
+        c = self._open()
+        a = c.streams.audio[0]
+        return a, (p for p in c.demux(a) if p.dts is not None)
+
+
+def open_video(path):
+    """A video file as a source (the header is read now, frames and audio when iterated).
+
+    Raises:
+        VideoReadError: the file is missing, not a video, or has no video stream.
+    """
+    return _VideoFile(path)
 
 
 def _frame_index(name):
@@ -82,66 +203,278 @@ def _frame_index(name):
     return (int(nums[-1]) if nums else -1, name)
 
 
+class _FramesFolder:
+    """A folder of frames shown at `fps` (sorted by the last number in their names, as AVSBench's
+    ``name_1.png`` ... ``name_5.png``) and a wav played with them from time 0."""
+
+    def __init__(self, folder, wav_path, fps=1.0):
+        if not os.path.isdir(folder):
+            raise VideoReadError(f"{folder}: not a folder of frames")
+        if not fps or fps <= 0:
+            raise VideoReadError(f"{folder}: the frame rate must be positive, got {fps}")
+        files = [f for f in glob.glob(os.path.join(folder, "*")) if f.lower().endswith(_IMAGE_EXT)]
+        self.files = sorted(files, key=_frame_index)
+        if not self.files:
+            raise VideoReadError(f"{folder}: holds no {'/'.join(_IMAGE_EXT)} frames")
+        for f in self.files:  # headers only: sizes are checked before anything is decoded
+            try:
+                with Image.open(f) as im:
+                    size = im.size
+            except Exception as e:
+                raise VideoReadError(f"{f}: cannot read frame ({type(e).__name__}: {e})") from e
+            if f == self.files[0]:
+                self.width, self.height = size
+            elif size != (self.width, self.height):
+                raise VideoReadError(
+                    f"{f}: size {size[1]}x{size[0]} differs from {self.files[0]} "
+                    f"({self.height}x{self.width})"
+                )
+        self.source, self.rate, self.wav = folder, float(fps), wav_path or None
+        self.time_base = Fraction(1) / Fraction(fps).limit_denominator(1001)
+        self.time_source, self.messages = "index/fps", []
+        self.sample_rate, self.channels, self.audio_codec, self.audio_layout = None, 0, None, None
+        if self.wav:
+            try:
+                info = sf.info(self.wav)
+            except Exception as e:
+                raise VideoReadError(
+                    f"{self.wav}: cannot read audio ({type(e).__name__}: {e})"
+                ) from e
+            if info.frames:
+                self.sample_rate, self.channels = info.samplerate, info.channels
+                self.audio_codec = info.subtype
+                self._check_lengths(info.frames / info.samplerate)
+
+    def _check_lengths(self, audio_s):
+        video_s = len(self.files) / self.rate
+        if abs(audio_s - video_s) <= MISMATCH_S:
+            return
+        head = (
+            f"{self.source}: {len(self.files)} frames at {self.rate:g} fps last {video_s:g} s "
+            f"but {self.wav} lasts {audio_s:.2f} s; "
+        )
+        if audio_s > video_s:
+            tail = (
+                f"the frames are paired with its first {video_s:g} s and the last "
+                f"{audio_s - video_s:.2f} s of sound goes with no frame"
+            )
+        else:
+            tail = (
+                f"frames after {audio_s:.2f} s have no audio and get empty masks (the "
+                "sound is not stretched)"
+            )
+        self.messages.append(head + tail)
+
+    def frames(self):
+        for i, f in enumerate(self.files):
+            yield FrameRef(i, i / self.rate, lambda f=f: self._read(f))
+
+    def _read(self, path):
+        try:
+            with Image.open(path) as im:
+                x = np.asarray(im.convert("RGB"))
+        except Exception as e:
+            raise VideoReadError(f"{path}: cannot read frame ({type(e).__name__}: {e})") from e
+        if x.shape[:2] != (self.height, self.width):
+            raise VideoReadError(f"{path}: size changed while reading")
+        return x
+
+    def audio_blocks(self):
+        if not self.sample_rate:
+            return
+        pos = 0
+        for block in sf.blocks(
+            self.wav, blocksize=self.sample_rate, dtype="float32", always_2d=True
+        ):
+            yield pos / self.sample_rate, np.ascontiguousarray(block.T)
+            pos += len(block)
+
+
+def open_frames_folder(folder, wav_path, fps=1.0):
+    """A folder of frames + a wav as a source; a length mismatch is said in ``.messages``.
+
+    Raises:
+        VideoReadError: no frames, unreadable or differently sized frames, unreadable wav.
+    """
+    return _FramesFolder(folder, wav_path, fps)
+
+
+class MemoryVideo:
+    """A :class:`Video` in memory as a source."""
+
+    def __init__(self, video):
+        self.video, self.source, self.messages = video, video.source, []
+        self.rate = float(video.fps)
+        self.height, self.width = video.frames[0].shape[:2]
+        self.time_base = Fraction(1) / Fraction(video.fps).limit_denominator(1001)
+        self.time_source = "index/fps"
+        if video.frame_times is not None:  # any times: a fine clock for writing them
+            self.time_base, self.time_source = Fraction(1, 90000), "pts"
+        has = video.audio is not None and video.audio.size > 0
+        self.sample_rate = video.sample_rate if has else None
+        self.channels = video.audio.shape[0] if has else 0
+        self.audio_codec, self.audio_layout = None, None
+
+    def frames(self):
+        times = self.video.frame_times
+        for i, f in enumerate(self.video.frames):
+            yield FrameRef(
+                i, float(times[i]) if times is not None else i / self.rate, lambda f=f: f
+            )
+
+    def audio_blocks(self):
+        if self.sample_rate:
+            yield float(self.video.audio_start), np.asarray(self.video.audio, np.float32)
+
+
+def _even(x):
+    return x + x % 2
+
+
+class OverlayWriter:
+    """Write frames as H.264 (yuv420p, even size) as they come, with the source's audio beside them.
+
+    ``write(rgb [H,W,3] uint8, time s)`` adds a frame at its time; ``close()`` finishes the file.
+    The audio of a video file is copied packet for packet (all channels, its own start time)
+    when mp4 takes its codec, else encoded as AAC with its channels; a wav is encoded as AAC.
+    ``audio_note`` says which.
+    """
+
+    def __init__(self, path, source, crf=20):
+        self.source, self.out = source, av.open(path, "w")
+        self.tb = Fraction(source.time_base)
+        self.vs = self.out.add_stream("libx264", rate=Fraction(source.rate).limit_denominator(1001))
+        self.vs.width, self.vs.height = _even(source.width), _even(source.height)
+        self.vs.pix_fmt, self.vs.codec_context.time_base = "yuv420p", self.tb
+        self.vs.options = {"crf": str(crf), "preset": "veryfast"}
+        self._last_pts, self._audio, self._pending, self._done = None, None, None, True
+        self.audio_note = "none"
+        if source.sample_rate:
+            self._open_audio()
+
+    def _open_audio(self):
+        src = self.source
+        if src.audio_codec in _MP4_AUDIO_COPY and hasattr(src, "audio_packets"):
+            stream, packets = src.audio_packets()
+            try:
+                self._astream = self.out.add_stream_from_template(stream)
+            except ValueError:
+                stream.container.close()
+            else:
+                self._in, self._packets = stream.container, packets
+                self._shift = round(src.zero / stream.time_base) if stream.time_base else 0
+                self._audio, self._done = "copy", False
+                self.audio_note = f"copied ({src.audio_codec}, {src.audio_layout})"
+                return
+        rate = src.sample_rate if src.sample_rate in av.Codec("aac", "w").audio_rates else 48000
+        layout = _AAC_LAYOUTS.get(src.channels, "stereo")
+        self._astream = self.out.add_stream("aac", rate=rate, layout=layout)
+        self._blocks, self._audio, self._done = src.audio_blocks(), "encode", False
+        self._down = src.channels > 8  # beyond 7.1: the mean of all channels, twice
+        self.audio_note = f"encoded (aac, {layout}" + (", downmixed" if self._down else "") + ")"
+
+    def _next_audio(self):
+        """Return the next audio packet/frame and its time, or None at the end."""
+        if self._audio == "copy":
+            p = next(self._packets, None)
+            if p is None:
+                return None
+            p.pts = None if p.pts is None else p.pts - self._shift
+            p.dts -= self._shift
+            p.stream = self._astream
+            return float((p.pts if p.pts is not None else p.dts) * p.time_base), p
+        item = next(self._blocks, None)
+        if item is None:
+            return None
+        t, x = item
+        if self._down:
+            x = np.repeat(x.mean(0, keepdims=True), 2, axis=0)
+        sr = self.source.sample_rate
+        af = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(np.clip(x, -1, 1), np.float32),
+            format="fltp",
+            layout=self._astream.codec_context.layout.name,
+        )
+        af.sample_rate, af.time_base, af.pts = sr, Fraction(1, sr), round(t * sr)
+        return t, af
+
+    def _audio_until(self, t):
+        """Mux audio up to time `t` (None: all of it), keeping the file interleaved."""
+        while not self._done:
+            if self._pending is None:
+                self._pending = self._next_audio()
+                if self._pending is None:
+                    self._done = True
+                    if self._audio == "copy":
+                        self._in.close()
+                    else:
+                        self.out.mux(self._astream.encode(None))
+                    return
+            at, item = self._pending
+            if t is not None and at > t:
+                return
+            self.out.mux(item if self._audio == "copy" else self._astream.encode(item))
+            self._pending = None
+
+    def write(self, rgb, time):
+        h, w = rgb.shape[:2]
+        if (h, w) != (self.vs.height, self.vs.width):
+            rgb = np.pad(rgb, ((0, self.vs.height - h), (0, self.vs.width - w), (0, 0)), "edge")
+        pts = round(time / self.tb)
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        vf.pts, vf.time_base = pts, self.tb
+        self._audio_until(time + 1.0)
+        self.out.mux(self.vs.encode(vf))
+
+    def close(self):
+        self.out.mux(self.vs.encode(None))
+        self._audio_until(None)
+        self.out.close()
+
+
+def read_video(path):
+    """Decode a whole (short) video file into a :class:`Video`: frames with their times, and the
+    audio from its first sample's time on (gaps filled with silence)."""
+    src = open_video(path)
+    refs = list(src.frames())
+    frames, times = [r.image() for r in refs], [r.time for r in refs]
+    blocks = list(src.audio_blocks())
+    audio, start = None, 0.0
+    if blocks:
+        sr, start = src.sample_rate, blocks[0][0]
+        n = max(round((t - start) * sr) + x.shape[1] for t, x in blocks)
+        audio = np.zeros((blocks[0][1].shape[0], n), np.float32)
+        for t, x in blocks:
+            i = round((t - start) * sr)
+            audio[:, i : i + x.shape[1]] = x
+    return Video(frames, src.rate, audio, src.sample_rate if blocks else None, path, times, start)
+
+
 def read_frames_folder(folder, wav_path, fps=1.0):
-    """A folder of frames (sorted by the last number in their names, as AVSBench's ``name_1.png``
-    ... ``name_5.png``) shown at `fps`, and a wav file played with them."""
-    if not os.path.isdir(folder):
-        raise VideoReadError(f"{folder}: not a folder of frames")
-    files = sorted(
-        (f for f in glob.glob(os.path.join(folder, "*")) if f.lower().endswith(_IMAGE_EXT)),
-        key=_frame_index,
-    )
-    if not files:
-        raise VideoReadError(f"{folder}: holds no {'/'.join(_IMAGE_EXT)} frames")
-    frames = []
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                frames.append(np.asarray(im.convert("RGB")))
-        except Exception as e:
-            raise VideoReadError(f"{f}: cannot read frame ({type(e).__name__}: {e})") from e
-        if frames[-1].shape != frames[0].shape:
-            raise VideoReadError(f"{f}: size {frames[-1].shape[:2]} differs from {files[0]}")
-    audio, sr = None, None
-    if wav_path:
-        try:
-            data, sr = sf.read(wav_path, dtype="float32", always_2d=True)
-        except Exception as e:
-            raise VideoReadError(f"{wav_path}: cannot read audio ({type(e).__name__}: {e})") from e
-        audio = data.T if len(data) else None
-    return Video(frames, float(fps), audio, sr, folder)
+    """A folder of frames + a wav, all in memory (see :func:`open_frames_folder`)."""
+    src = open_frames_folder(folder, wav_path, fps)
+    frames = [r.image() for r in src.frames()]
+    blocks = [x for _, x in src.audio_blocks()]
+    audio = np.concatenate(blocks, axis=1) if blocks else None
+    return Video(frames, float(fps), audio, src.sample_rate, folder)
 
 
 def write_video(path, frames, fps, audio=None, sample_rate=None):
-    """Write RGB frames as H.264 (yuv420p, so every player shows it) with optional AAC audio
-    ``[C,N]`` float32. Odd frame sizes are padded by one pixel (H.264 needs even sizes)."""
-    h, w = frames[0].shape[:2]
-    h2, w2 = h + h % 2, w + w % 2
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(path, "w") as out:
-        vs = out.add_stream("libx264", rate=rate)
-        vs.width, vs.height, vs.pix_fmt = w2, h2, "yuv420p"
-        vs.options = {"crf": "20", "preset": "veryfast"}
-        astream = None
-        if audio is not None and audio.size:
-            audio = np.ascontiguousarray(np.clip(audio, -1, 1), dtype=np.float32)
-            layout = "mono" if audio.shape[0] == 1 else "stereo"
-            audio = audio[:2]
-            astream = out.add_stream("aac", rate=sample_rate, layout=layout)
-        for f in frames:
-            if (h2, w2) != (h, w):
-                f = np.pad(f, ((0, h2 - h), (0, w2 - w), (0, 0)), mode="edge")
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
-            out.mux(vs.encode(vf))
-        out.mux(vs.encode(None))
-        if astream is not None:
-            step = 1024
-            for start in range(0, audio.shape[1], step):
-                af = av.AudioFrame.from_ndarray(
-                    audio[:, start : start + step], format="fltp", layout=layout
-                )
-                af.sample_rate = sample_rate
-                af.pts = start
-                af.time_base = Fraction(1, sample_rate)
-                out.mux(astream.encode(af))
-            out.mux(astream.encode(None))
+    """Write RGB frames ``[H,W,3]`` as H.264 with optional AAC audio ``[C,N]`` float32 (every
+    channel kept, up to 8), starting at time 0. Odd sizes are padded by one pixel."""
+    has = audio is not None and np.asarray(audio).size > 0
+    video = Video(
+        list(frames),
+        fps,
+        np.asarray(audio, np.float32) if has else None,
+        sample_rate if has else None,
+        path,
+    )
+    src = MemoryVideo(video)
+    writer = OverlayWriter(path, src)
+    for ref in src.frames():
+        writer.write(ref.image(), ref.time)
+    writer.close()

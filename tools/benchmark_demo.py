@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Speed and memory of tools/demo.py on synthetic videos: frames/s and peak RSS, as JSON lines.
+
+python tools/benchmark_demo.py --seconds 10 60 600 --size 640x360 1920x1080
+python tools/benchmark_demo.py --seconds 10 --size 640x360 --config-file CFG MODEL.WEIGHTS W.pth
+
+Each video (a moving square on a gradient, 30 fps, H.264 + 48 kHz stereo AAC with a tone whose
+pitch changes every second, so every processed frame goes through the model) is written once into
+a scratch folder; tools/demo.py then runs on it in a fresh process, and its summary.json gives the
+frames written per second of wall time (every stage: decode, predict, draw, encode) and the peak
+resident memory (ru_maxrss). Without MODEL.WEIGHTS the model is untrained, which costs the same
+time and memory. Only the scratch folder is removed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+
+import av
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
+
+
+def synthetic_video(path, seconds, width, height, fps=30, sr=48000):
+    """Write `seconds` of video frame by frame (memory stays small whatever the length)."""
+    grad = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    base = np.broadcast_to(grad, (height, width, 3)).astype(np.uint8)
+    side = max(8, height // 4)
+    t_audio = np.arange(sr) / sr
+    with av.open(path, "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.options = {"preset": "ultrafast", "crf": "23"}
+        ast = out.add_stream("aac", rate=sr, layout="stereo")
+        for s in range(seconds):
+            tone = (0.3 * np.sin(2 * np.pi * 220 * (1 + s % 4) * t_audio)).astype(np.float32)
+            af = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+            af.sample_rate, af.pts, af.time_base = sr, s * sr, Fraction(1, sr)
+            out.mux(ast.encode(af))
+            for i in range(fps):
+                img = base.copy()
+                x = int((s * fps + i) * 4 % max(1, width - side))
+                img[height // 3 : height // 3 + side, x : x + side] = (255, 40, 40)
+                vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+                vf.pts = s * fps + i
+                out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+        out.mux(ast.encode(None))
+
+
+def run_demo(video, out, args):
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "tools", "demo.py"),
+        "--config-file",
+        args.config_file,
+    ]
+    cmd += ["--input", video, "--output", out, "--fps", str(args.fps), "--quiet", *args.opts]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if res.returncode != 0:
+        raise SystemExit(f"error: tools/demo.py failed on {video}:\n{res.stderr[-3000:]}")
+    with open(os.path.join(out, "summary.json")) as f:
+        return json.load(f)
+
+
+def get_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=int, nargs="+", default=[10, 60], help="video lengths")
+    p.add_argument("--size", nargs="+", default=["640x360"], help="WIDTHxHEIGHT, one or more")
+    p.add_argument("--video-fps", type=int, default=30)
+    p.add_argument("--fps", type=int, default=5, help="the demo's processed frames per second")
+    p.add_argument("--config-file", default=CONFIG)
+    p.add_argument("--scratch", default=None, help="folder for the videos (default: a temp dir)")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
+    return p
+
+
+def main(args):
+    scratch = tempfile.mkdtemp(prefix="autr_bench_", dir=args.scratch)
+    results = []
+    try:
+        for size in args.size:
+            w, h = (int(v) for v in size.lower().split("x"))
+            for seconds in args.seconds:
+                video = os.path.join(scratch, f"{w}x{h}_{seconds}s.mp4")
+                t0 = time.perf_counter()
+                synthetic_video(video, seconds, w, h, args.video_fps)
+                made = time.perf_counter() - t0
+                s = run_demo(video, os.path.join(scratch, "out"), args)
+                shutil.rmtree(os.path.join(scratch, "out"))
+                os.remove(video)
+                row = {
+                    "size": f"{w}x{h}",
+                    "seconds": seconds,
+                    "video_fps": args.video_fps,
+                    "processing_fps": s["processing_fps"],
+                    "frames": s["frames"],
+                    "frames_per_second": s["frames_per_second"],
+                    "peak_rss_mb": s["peak_rss_mb"],
+                    "demo_seconds": s["seconds"],
+                    "model_seconds": s["model_seconds"],
+                    "generate_seconds": round(made, 1),
+                }
+                print(json.dumps(row), flush=True)
+                results.append(row)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+if __name__ == "__main__":
+    main(get_parser().parse_args())
