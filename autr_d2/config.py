@@ -19,6 +19,10 @@ def add_autr_config(cfg):
     cfg.INPUT.SCALE_JITTER = (1.0, 1.0)
     # Folder where log-mel features computed from wavs are cached ("" = no cache).
     cfg.INPUT.AUDIO_CACHE_DIR = ""
+    # Pad clips of fewer than SAMPLING_FRAME_NUM frames to that length (zero frames and audio,
+    # not annotated, marked invalid: the model leaves them out), as AVSBench-semantic's loader
+    # pads its 5-frame clips to 10; False: a clip of another length is an error.
+    cfg.INPUT.PAD_CLIPS = False
 
     # ---------------------------------------------------------------- audio encoder
     cfg.MODEL.AUDIO = CN()
@@ -83,6 +87,9 @@ def add_autr_config(cfg):
     # autocast in "bfloat16" (CPUs and GPUs that support it), "float16" (GPUs) or "auto" (bf16
     # where supported, else fp16 on GPUs). The matcher and the losses always run in float32.
     cfg.MODEL.PRECISION = "float32"
+    # Run the backbone and the audio encoder's conv stacks in channels-last memory format (oneDNN's
+    # faster convolution layout on CPUs; the same numbers up to float rounding).
+    cfg.MODEL.CHANNELS_LAST = False
 
     # ---------------------------------------------------------------- AuTR head
     cfg.MODEL.AUTR = CN()
@@ -140,6 +147,16 @@ def add_autr_config(cfg):
     cfg.MODEL.AUTR.COST_SOUND = 2.0
     cfg.MODEL.AUTR.COST_MASK = 5.0
     cfg.MODEL.AUTR.COST_DICE = 5.0
+    # Object classes C of the semantic task (AVSBench-semantic: 70, label2idx.json without its
+    # background): each query gets a class head, softmax over C classes + "no object" (as
+    # Mask2Former), and inference returns {"sem_seg": [C+1,H,W]} per frame (channel 0 =
+    # background). 0 = the binary AuTR (segment what sounds, no class).
+    cfg.MODEL.AUTR.NUM_CLASSES = 0
+    # Semantic mode: weight of the class cross-entropy, its weight for the "no object" class
+    # (unmatched queries), and the class term of the matching cost (-COST_CLASS * p(class)).
+    cfg.MODEL.AUTR.CLASS_WEIGHT = 2.0
+    cfg.MODEL.AUTR.NO_OBJECT_WEIGHT = 0.1
+    cfg.MODEL.AUTR.COST_CLASS = 2.0
     cfg.MODEL.AUTR.TEST = CN()
     # False (S4): each frame's mask is the best-scoring query's. True (MS3): the union of the
     # queries whose sound score exceeds SOUND_THRESHOLD (empty when none does).
@@ -148,6 +165,11 @@ def add_autr_config(cfg):
     cfg.MODEL.AUTR.TEST.SOUND_THRESHOLD = 0.5
     # Also return the decoder's cross-attention maps (for visualisation; costs memory).
     cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = False
+    # Semantic mode: what decides that a pixel sounds. "sound": AuTR's binary rule on the sound
+    # scores (the best query, or the union above SOUND_THRESHOLD with MULTI_SOURCE), the class
+    # head names it; "class": Mask2Former's class-weighted masks alone, background = 1 - the best
+    # class score (modeling/semantic.py).
+    cfg.MODEL.AUTR.TEST.SEMANTIC_FOREGROUND = "sound"
 
     # ---------------------------------------------------------------- solver
     # Dtype of SOLVER.AMP.ENABLED (mixed-precision training): "auto" = bfloat16 on CPUs and on GPUs
@@ -175,3 +197,8 @@ def add_autr_config(cfg):
     cfg.TEST.AVS.F_GROUP_SIZE = 4
     # Write predicted masks as PNGs in AVSBench's gt_masks layout under OUTPUT_DIR.
     cfg.TEST.AVS.SAVE_PRED_MASKS = False
+    cfg.TEST.AVSS = CN()
+    # AVSBench-semantic: also score the frames the official test script pads every clip to 10
+    # with (there a padded frame is an all-background prediction of an all-background label:
+    # IoU 1 and F 1 for background, which raises mIoU). False scores real frames only.
+    cfg.TEST.AVSS.SCORE_PADDED_FRAMES = False

@@ -106,6 +106,7 @@ class AuTR(nn.Module):
         audio_classifier=None,
         category_weight=0.0,
         precision=torch.float32,
+        channels_last=False,
     ):
         """
         NOTE: this interface is experimental.
@@ -129,6 +130,8 @@ class AuTR(nn.Module):
                 ``category_weight`` times the cross-entropy of each clip's "category_id"
                 (``loss_audio_category``); None = no such loss (the paper).
             precision: dtype inference runs in (autocast; MODEL.PRECISION).
+            channels_last: run the backbone and the audio encoder's conv stacks in channels-last
+                memory format (faster oneDNN convolutions on CPUs; MODEL.CHANNELS_LAST).
         """
         super().__init__()
         self.backbone = backbone
@@ -150,6 +153,11 @@ class AuTR(nn.Module):
         self.audio_classifier = audio_classifier
         self.category_weight = category_weight
         self.precision = precision
+        self.channels_last = channels_last
+        if channels_last:
+            for part in (backbone, audio_encoder):
+                if part is not None:
+                    part.to(memory_format=torch.channels_last)
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
         # Encoders whose every parameter is frozen (the paper's pretrained backbone and VGGish)
@@ -266,6 +274,7 @@ class AuTR(nn.Module):
             "audio_classifier": audio_classifier,
             "category_weight": cfg.MODEL.AUDIO.CATEGORY_WEIGHT,
             "precision": resolve_dtype(cfg.MODEL.PRECISION, cfg.MODEL.DEVICE),
+            "channels_last": cfg.MODEL.CHANNELS_LAST,
         }
 
     @property
@@ -287,6 +296,8 @@ class AuTR(nn.Module):
 
     def encode_visual(self, images):
         """``[B*T,3,H,W]`` normalised -> the backbone's feature dict (no autograd when frozen)."""
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         with torch.set_grad_enabled(torch.is_grad_enabled() and "backbone" not in self.frozen):
             return self.backbone(images)
 
@@ -295,6 +306,8 @@ class AuTR(nn.Module):
         ``[B*T, E]`` embedding), or (None, None) without audio."""
         if self.audio_encoder is None:
             return None, None
+        if self.channels_last:
+            mel = mel.contiguous(memory_format=torch.channels_last)
         with torch.set_grad_enabled(torch.is_grad_enabled() and "audio_encoder" not in self.frozen):
             emb = self.audio_encoder(mel)
         return self.audio_proj(emb), emb

@@ -30,6 +30,20 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
     assert parts | {"mask_head", "criterion"} <= set(r["train"]["forward_split_ms"])
     assert r["train"]["clips_per_s"] > 0 and r["loader"]["clips_per_s"] > 0
     assert r["loader"]["vs_train_step"] > 0 and r["machine"]["peak"] > 0
+    assert (r["precision"], r["train_amp"]) == ("float32", "off")
+    # the before/after table the README shows
+    b = dict(r, precision="bfloat16")
+    b["inference"] = dict(
+        r["inference"], latency_ms_per_clip=r["inference"]["latency_ms_per_clip"] / 2
+    )
+    (tmp_path / "after.json").write_text(json.dumps(b))
+    res = run_tool(synth_root, "benchmark.py", "--compare", str(out), str(tmp_path / "after.json"))
+    lines = res.stdout.splitlines()
+    assert lines[0] == "| | bench | after |"
+    row = next(ln for ln in lines if ln.startswith("| inference latency"))
+    before_ms, after_ms = (float(c) for c in row.strip("|").split("|")[1:])
+    assert abs(after_ms - before_ms / 2) <= 1
+    assert "| precision | float32 | bfloat16 |" in lines
 
 
 def test_study_runs_every_row_and_writes_table_and_figures(synth_root, tmp_path):

@@ -9,8 +9,12 @@ allocated on CUDA), a per-component time split from module hooks, and the achiev
 to the machine's peak measured in the same run (the faster of a large fp32 matmul and a large 3x3
 convolution). FLOP rates count 2 FLOPs per multiply-add for the model and the peak alike.
 
+The precision switches are honoured: MODEL.PRECISION for inference (the backbone-alone figure runs
+in the same precision, so the ratio compares like with like) and SOLVER.AMP for the training step.
+
 python tools/benchmark.py --config-file configs/avsbench/s4/autr_R50.yaml MODEL.DEVICE cpu
 python tools/benchmark.py --config-file ... --json out.json --repeats 20
+python tools/benchmark.py --compare before.json after.json   # the README's before/after table
 """
 
 import argparse
@@ -30,6 +34,7 @@ from flops import count  # tools/ is on sys.path when this script runs
 
 import autr_d2  # noqa: F401  (registers the model and datasets)
 from autr_d2.engine import Trainer, setup_cfg
+from autr_d2.utils.precision import autocast, resolve_dtype
 
 COMPONENTS = {
     "backbone": "backbone",
@@ -152,6 +157,8 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     device = torch.device(cfg.MODEL.DEVICE)
     t = cfg.INPUT.SAMPLING_FRAME_NUM
     res = {
+        "precision": cfg.MODEL.PRECISION,
+        "train_amp": cfg.SOLVER.AMP.PRECISION if cfg.SOLVER.AMP.ENABLED else "off",
         "device": torch.cuda.get_device_name(device)
         if device.type == "cuda"
         else platform.processor() or "cpu",
@@ -174,7 +181,12 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     with torch.no_grad():
         infer = _median_time(lambda: model([clip]), device, warmup, repeats)
         images = model.preprocess([clip]).tensor
-        bb = _median_time(lambda: model.backbone(images), device, warmup, repeats)
+
+        def backbone():
+            with autocast(device, model.precision):
+                return model.backbone(images)
+
+        bb = _median_time(backbone, device, warmup, repeats)
         timer = ComponentTimer(model, device)
         for _ in range(repeats):
             model([clip])
@@ -193,8 +205,11 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     optimizer = Trainer.build_optimizer(cfg, model)
     batch = [random_clip(cfg, train=True) for _ in range(cfg.SOLVER.IMS_PER_BATCH)]
 
+    amp = resolve_dtype(cfg.SOLVER.AMP.PRECISION, device) if cfg.SOLVER.AMP.ENABLED else None
+
     def step():
-        losses = model(batch)
+        with autocast(device, amp or torch.float32):  # as the trainer does with SOLVER.AMP
+            losses = model(batch)
         optimizer.zero_grad()
         sum(losses.values()).backward()
         optimizer.step()
@@ -227,6 +242,7 @@ def print_table(res, name):
     rows = [
         ("config", name),
         ("device / threads", f"{res['device']} / {res['threads']}"),
+        ("precision (inference / train)", f"{res['precision']} / {res['train_amp']}"),
         ("params", f"{res['params_M']:.1f} M"),
         ("GFLOPs per clip (2 per MAC)", f"{res['gflops_per_clip']:.1f}"),
         ("inference latency / clip", f"{inf['latency_ms_per_clip']:.0f} ms"),
@@ -254,9 +270,45 @@ def print_table(res, name):
         print(f"{k:<{width}}  {v}")
 
 
+COMPARE_ROWS = [
+    ("inference latency / clip (ms)", ("inference", "latency_ms_per_clip"), "{:.0f}"),
+    ("inference frames/s", ("inference", "frames_per_s"), "{:.1f}"),
+    ("backbone alone / clip (ms)", ("inference", "backbone_alone_ms"), "{:.0f}"),
+    ("AuTR / backbone", ("inference", "overhead_over_backbone"), "{:.2f}x"),
+    ("training step (s)", ("train", "step_s"), "{:.2f}"),
+    ("train clips/s", ("train", "clips_per_s"), "{:.2f}"),
+    ("peak memory (MB)", ("peak_memory_MB",), "{:.0f}"),
+]
+
+
+def compare(paths, labels=None):
+    """A markdown table of benchmark JSONs side by side (the README's before/after rows)."""
+    runs = []
+    for p in paths:
+        with open(p) as f:
+            runs.append(json.load(f))
+    labels = labels or [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(runs)]
+    for key in ("config", "device", "threads", "precision", "train_amp"):
+        lines.append(f"| {key} | " + " | ".join(str(r.get(key, "")) for r in runs) + " |")
+    for name, path, fmt in COMPARE_ROWS:
+        cells = []
+        for r in runs:
+            v = r
+            for k in path:
+                v = v.get(k, {}) if isinstance(v, dict) else {}
+            cells.append(fmt.format(v) if isinstance(v, (int, float)) else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    print(table)
+    return table
+
+
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config-file", required=True)
+    p.add_argument("--config-file", default="")
+    p.add_argument("--compare", nargs="+", default=[], help="benchmark JSONs to tabulate")
+    p.add_argument("--labels", nargs="*", default=None, help="column names for --compare")
     p.add_argument("--weights", default="", help="optional checkpoint to load")
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
@@ -268,6 +320,10 @@ def get_parser():
 
 def main(argv=None):
     args = get_parser().parse_args(argv)
+    if args.compare:
+        return compare(args.compare, args.labels)
+    if not args.config_file:
+        raise SystemExit("give --config-file (or --compare A.json B.json)")
     cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
     res = run(cfg, args.repeats, args.warmup, args.loader_batches, args.weights)
     res["config"] = args.config_file
