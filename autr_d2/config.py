@@ -197,6 +197,9 @@ def add_autr_config(cfg):
     cfg.TEST.AVS.F_GROUP_SIZE = 4
     # Write predicted masks as PNGs in AVSBench's gt_masks layout under OUTPUT_DIR.
     cfg.TEST.AVS.SAVE_PRED_MASKS = False
+    # A probe of how much a model listens: >= 0 evaluates every clip with the audio of another
+    # clip of the same split (a derangement drawn with this seed); -1 = each clip's own audio.
+    cfg.TEST.AVS.SWAP_AUDIO_SEED = -1
     cfg.TEST.AVSS = CN()
     # AVSBench-semantic: also score the frames the official test script pads every clip to 10
     # with (there a padded frame is an all-background prediction of an all-background label:

@@ -141,3 +141,25 @@ def test_frozen_encoders_keep_bn_statistics_and_get_no_gradient():
     for name in ("audio_encoder", "backbone"):
         assert all(p.grad is None for p in getattr(model, name).parameters()), name
     assert any(p.grad is not None for p in model.av_encoder.parameters())
+
+
+def test_swap_audio_probe_gives_every_clip_another_clips_audio(synth_root):
+    """TEST.AVS.SWAP_AUDIO_SEED: the "does it listen?" probe feeds each clip another clip's
+    audio (never its own), each audio used once, the same draw for the same seed."""
+    from detectron2.data import DatasetCatalog
+
+    from autr_d2.data.datasets import register_avs_dataset
+    from autr_d2.engine import Trainer
+    from autr_d2.engine.trainer import swap_audio
+
+    dicts = [{"clip_id": str(i), "audio_file": f"{i}.wav"} for i in range(9)]
+    swapped = swap_audio(dicts, 0)
+    assert all(d["audio_file"] != f"{i}.wav" for i, d in enumerate(swapped))
+    assert sorted(d["audio_file"] for d in swapped) == sorted(d["audio_file"] for d in dicts)
+    assert swapped == swap_audio(dicts, 0) and swapped != swap_audio(dicts, 1)
+    register_avs_dataset("swap_probe_s4_test", synth_root, "s4", "test", [])
+    cfg = tiny_cfg("TEST.AVS.SWAP_AUDIO_SEED", 3)
+    loader = Trainer.build_test_loader(cfg, "swap_probe_s4_test")
+    own = {d["clip_id"]: d["audio_file"] for d in DatasetCatalog.get("swap_probe_s4_test")}
+    got = {x["clip_id"]: x["audio_file"] for batch in loader for x in batch}
+    assert got.keys() == own.keys() and all(got[c] != own[c] for c in own)

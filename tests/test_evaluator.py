@@ -78,6 +78,8 @@ def test_hand_computed_metrics(case):
     assert res["M_F"] == pytest.approx(100 * (F_A + F_B) / 2, abs=1e-4)  # one group
     assert res["M_F_per_frame"] == pytest.approx(100 * (1 + F_B) / 2, abs=1e-4)
     assert res["frames"] == 6 and res["frames_F"] == 2 and res["clips"] == 3
+    # predicted pixels: A1 6, B1 1 (0.7), B2 4 of 6 frames x 16 pixels
+    assert res["fg_pixels"] == pytest.approx(100 * 11 / 96, abs=1e-6)
     assert res["M_J/catB"] == pytest.approx(100 * 0.75 / 2, abs=1e-4)
     # groups of 2 clips: [A, B] and [C]; C has no frame with a mask and scores 0 (official code)
     res2 = _run(name, inputs, outputs, group=2)

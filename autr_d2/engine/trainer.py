@@ -7,8 +7,13 @@ import logging
 import os
 import time
 
+import numpy as np
 import torch
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.data import (
+    DatasetCatalog,
+    build_detection_test_loader,
+    build_detection_train_loader,
+)
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, hooks
 from detectron2.solver import build_lr_scheduler as d2_build_lr_scheduler
 from detectron2.solver.lr_scheduler import LRMultiplier, WarmupParamScheduler
@@ -131,6 +136,18 @@ def build_optimizer_params(
     return params
 
 
+def swap_audio(dicts, seed):
+    """Every clip gets the audio of another clip (a random derangement, fixed by `seed`): the
+    "does it listen?" probe (TEST.AVS.SWAP_AUDIO_SEED)."""
+    n = len(dicts)
+    if n < 2:
+        raise ValueError("TEST.AVS.SWAP_AUDIO_SEED needs at least 2 clips in the split")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    perm = np.roll(perm, 1)[np.argsort(perm)]  # i -> the clip after i in a random cycle: no i -> i
+    return [dict(d, audio_file=dicts[j]["audio_file"]) for d, j in zip(dicts, perm)]
+
+
 class Trainer(DefaultTrainer):
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -189,9 +206,11 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(
-            cfg, dataset_name, mapper=AVSClipDatasetMapper(cfg, False)
-        )
+        mapper = AVSClipDatasetMapper(cfg, False)
+        if cfg.TEST.AVS.SWAP_AUDIO_SEED < 0:
+            return build_detection_test_loader(cfg, dataset_name, mapper=mapper)
+        dicts = swap_audio(DatasetCatalog.get(dataset_name), cfg.TEST.AVS.SWAP_AUDIO_SEED)
+        return build_detection_test_loader(dicts, mapper=mapper)
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):

@@ -6,6 +6,9 @@
   ``F_GROUP_SIZE`` clips (in dataset order) of the group's mean J; it equals the per-frame mean when
   the split is a multiple of the group size (the official test sets are), not otherwise.
 * M_J_per_frame: the mean J over all scored frames (batch-independent).
+* fg_pixels: the % of pixels predicted as sounding over all scored frames; on clips whose sound
+  comes from off screen (nothing to segment) it is the false-positive rate (AVSBench-Robust's and
+  Ref-AVS's "null" test).
 * M_F (official): beta^2 = 0.3, 255 thresholds linspace(0, 1 - 1e-10), P = prob >= threshold,
   precision = TP / (|P| + 1e-20), recall = TP / (|G| + 1e-20), NaN -> 0; frames with empty G
   skipped; the F curve is averaged over the valid frames of a *group* of clips (the official test
@@ -131,6 +134,8 @@ class AVSEvaluator(DatasetEvaluator):
             rec = {
                 "j_sum": 0.0,
                 "j_n": 0,
+                "fg_px": 0,
+                "px": 0,
                 "f_sum": torch.zeros(255, dtype=torch.float64),
                 "f_n": 0,
                 "fmax_sum": 0.0,
@@ -159,6 +164,8 @@ class AVSEvaluator(DatasetEvaluator):
                 j = frame_jaccard(prob, gt)
                 rec["j_sum"] += j
                 rec["j_n"] += 1
+                rec["fg_px"] += int((prob > 0.5).sum())
+                rec["px"] += prob.numel()
                 if inst_paths:
                     self._object_stats(rec, prob > 0.5, gt, inst_paths[k], objects, k, j)
                 f = frame_f_curve(prob, gt)
@@ -212,6 +219,9 @@ class AVSEvaluator(DatasetEvaluator):
         res["M_J"] = 100 * float(np.mean(group_j)) if group_j else 0.0
         res["M_F"] = 100 * float(np.mean(group_f))
         res["M_J_per_frame"] = 100 * sum(r["j_sum"] for r in ordered) / max(j_n, 1)
+        res["fg_pixels"] = (
+            100 * sum(r["fg_px"] for r in ordered) / max(sum(r["px"] for r in ordered), 1)
+        )
         res["M_F_per_frame"] = 100 * sum(r["fmax_sum"] for r in ordered) / max(f_n, 1)
         res["frames"] = j_n
         res["frames_F"] = f_n
