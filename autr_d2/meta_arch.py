@@ -16,6 +16,7 @@ from .modeling.mask_head import build_mask_head
 from .modeling.matcher import HungarianMatcher
 from .modeling.pixel_decoder import FPNPixelDecoder
 from .modeling.query_decoder import AudioQueryDecoder
+from .modeling.semantic import semantic_scores
 from .modeling.sound_head import build_sound_head
 from .utils.precision import autocast, resolve_dtype
 
@@ -68,6 +69,36 @@ def _num_categories(cfg):
     return len(cats)
 
 
+def _check_semantic(cfg):
+    """MODEL.AUTR.NUM_CLASSES must fit the class list of every AVSS dataset of the config."""
+    from detectron2.data import MetadataCatalog
+
+    c = cfg.MODEL.AUTR.NUM_CLASSES
+    if c and cfg.MODEL.AUDIO.CATEGORY_WEIGHT > 0:
+        raise ValueError(
+            "MODEL.AUDIO.CATEGORY_WEIGHT > 0 names a clip category from its audio (AVSBench S4); "
+            f"with MODEL.AUTR.NUM_CLASSES {c} the class loss names every sounding object: set "
+            "the category weight to 0"
+        )
+    for name in (*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST):
+        meta = MetadataCatalog.get(name)
+        classes = meta.get("stuff_classes", None)
+        if meta.get("evaluator_type", None) != "avss" or classes is None:
+            continue
+        if c != len(classes) - 1:
+            raise ValueError(
+                f"{name} has {len(classes) - 1} object classes + background (label2idx.json), "
+                f"but MODEL.AUTR.NUM_CLASSES is {c}: set it to {len(classes) - 1}"
+            )
+
+
+def _unpad(x, valid):
+    """``[n_valid, ...]`` -> ``[len(valid), ...]`` with zeros where ``valid`` is False."""
+    out = x.new_zeros((valid.numel(), *x.shape[1:]))
+    out[valid] = x
+    return out
+
+
 @META_ARCH_REGISTRY.register()
 class AuTR(nn.Module):
     """Segments the objects that make the sound in each frame of a clip.
@@ -79,6 +110,12 @@ class AuTR(nn.Module):
     Output (eval, one dict per clip): "frames": T dicts ``{"sem_seg": [2,H,W]}`` (background /
     sounding probability), "sound_scores" ``[T,N_q]``, "query_masks" ``[T,N_q,h,w]`` (stride-4
     probabilities) and, when enabled, "attention" ``[T,N_q,h_l,w_l]``.
+
+    Semantic mode (a class head, MODEL.AUTR.NUM_CLASSES = C > 0): "masks" hold class indices,
+    "sem_seg" is ``[C+1,H,W]`` (channel 0 background, c = class c; modeling/semantic.py) and
+    "query_classes" ``[T,N_q,C+1]`` the queries' class probabilities. Padded clips (INPUT.PAD_CLIPS,
+    "frame_valid" ``[T]``) run the encoders on their real frames only, and no audio token of a
+    padded second is attended; the outputs of padded frames are left to the caller to ignore.
     """
 
     @configurable
@@ -107,6 +144,8 @@ class AuTR(nn.Module):
         category_weight=0.0,
         precision=torch.float32,
         channels_last=False,
+        class_head=None,
+        semantic_foreground="sound",
     ):
         """
         NOTE: this interface is experimental.
@@ -132,6 +171,9 @@ class AuTR(nn.Module):
             precision: dtype inference runs in (autocast; MODEL.PRECISION).
             channels_last: run the backbone and the audio encoder's conv stacks in channels-last
                 memory format (faster oneDNN convolutions on CPUs; MODEL.CHANNELS_LAST).
+            class_head: queries ``[N,Q,d_model]`` -> ``[N,Q,C+1]`` class logits (semantic mode),
+                or None (binary).
+            semantic_foreground: "sound" or "class", see MODEL.AUTR.TEST.SEMANTIC_FOREGROUND.
         """
         super().__init__()
         self.backbone = backbone
@@ -154,6 +196,14 @@ class AuTR(nn.Module):
         self.category_weight = category_weight
         self.precision = precision
         self.channels_last = channels_last
+        self.class_head = class_head
+        self.num_classes = 0 if class_head is None else class_head.out_features - 1
+        if semantic_foreground not in ("sound", "class"):
+            raise ValueError(
+                "MODEL.AUTR.TEST.SEMANTIC_FOREGROUND must be 'sound' or 'class', got "
+                f"{semantic_foreground!r}"
+            )
+        self.semantic_foreground = semantic_foreground
         if channels_last:
             for part in (backbone, audio_encoder):
                 if part is not None:
@@ -176,6 +226,7 @@ class AuTR(nn.Module):
     @classmethod
     def from_config(cls, cfg):
         a = cfg.MODEL.AUTR
+        _check_semantic(cfg)
         backbone = build_backbone(cfg)
         shapes = backbone.output_shape()
         missing = [n for n in a.IN_FEATURES if n not in shapes]
@@ -218,11 +269,14 @@ class AuTR(nn.Module):
             "loss_dice": a.DICE_WEIGHT,
             "loss_sound": a.SOUND_WEIGHT,
         }
+        if a.NUM_CLASSES:
+            weight_dict["loss_class"] = a.CLASS_WEIGHT
+        n_terms = len(weight_dict)
         if a.DEEP_SUPERVISION:
             for i in range(a.DEC_LAYERS - 1):
-                weight_dict.update({f"{k}_{i}": v for k, v in list(weight_dict.items())[:3]})
+                weight_dict.update({f"{k}_{i}": v for k, v in list(weight_dict.items())[:n_terms]})
         matcher = HungarianMatcher(
-            a.COST_SOUND, a.COST_MASK, a.COST_DICE, a.FOCAL_ALPHA, a.FOCAL_GAMMA
+            a.COST_SOUND, a.COST_MASK, a.COST_DICE, a.FOCAL_ALPHA, a.FOCAL_GAMMA, a.COST_CLASS
         )
         return {
             "backbone": backbone,
@@ -261,6 +315,8 @@ class AuTR(nn.Module):
                 a.FOCAL_GAMMA,
                 a.SOUND_FOCAL_ALPHA,
                 a.SOUND_FOCAL_GAMMA,
+                a.NUM_CLASSES,
+                a.NO_OBJECT_WEIGHT,
             ),
             "in_features": a.IN_FEATURES,
             "dec_in_features": a.DEC_IN_FEATURES,
@@ -275,6 +331,8 @@ class AuTR(nn.Module):
             "category_weight": cfg.MODEL.AUDIO.CATEGORY_WEIGHT,
             "precision": resolve_dtype(cfg.MODEL.PRECISION, cfg.MODEL.DEVICE),
             "channels_last": cfg.MODEL.CHANNELS_LAST,
+            "class_head": nn.Linear(dim, a.NUM_CLASSES + 1) if a.NUM_CLASSES else None,
+            "semantic_foreground": a.TEST.SEMANTIC_FOREGROUND,
         }
 
     @property
@@ -330,29 +388,45 @@ class AuTR(nn.Module):
         return self.category_weight * F.cross_entropy(logits, labels, ignore_index=-1)
 
     def predict(self, q, mask_features, audio):
-        return {"sound": self.sound_head(q, audio), "masks": self.mask_head(q, mask_features)}
+        out = {"sound": self.sound_head(q, audio), "masks": self.mask_head(q, mask_features)}
+        if self.class_head is not None:
+            out["classes"] = self.class_head(q)
+        return out
 
-    def decode(self, images, mel, num_clips, return_attention=False):
+    def decode(self, images, mel, num_clips, return_attention=False, valid=None):
         """The network on tensors: normalised frames ``[B*T,3,H,W]`` and log-mel ``[B*T,1,96,64]``
         (None without audio) -> (per-layer query outputs ``[B*T,N_q,D]``, mask features, audio
-        tokens ``[B*T,D]`` or None, the audio encoder's embedding or None, attention or None)."""
+        tokens ``[B*T,D]`` or None, the audio encoder's embedding or None, attention or None).
+        ``valid`` ``[B*T]`` bool (padded clips): the encoders see the real frames only; padded
+        frames get zero features and their audio tokens are not attended."""
         t = self.num_frames
+        if valid is not None:
+            images, mel = images[valid], None if mel is None else mel[valid]
         features = self.encode_visual(images)
         audio, audio_embedding = self.encode_audio(mel)
+        if valid is not None:
+            features = {n: _unpad(features[n], valid) for n in self.in_features}
+            if audio is not None:
+                audio, audio_embedding = _unpad(audio, valid), _unpad(audio_embedding, valid)
         audio_tokens = None if audio is None else audio.view(num_clips, t, -1)
-        fused = self.av_encoder({n: features[n] for n in self.in_features}, audio_tokens, t)
+        fused = self.av_encoder(
+            {n: features[n] for n in self.in_features},
+            audio_tokens,
+            t,
+            None if valid is None else valid.view(num_clips, t),
+        )
         mask_features, refined = self.pixel_decoder(fused)
         memory = [refined[n] for n in self.dec_in_features]
         q_outs, attention = self.query_decoder(memory, audio, return_attention=return_attention)
         return q_outs, mask_features, audio, audio_embedding, attention
 
-    def infer_tensors(self, images, mel, num_clips, return_attention=False):
+    def infer_tensors(self, images, mel, num_clips, return_attention=False, valid=None):
         """Inference on tensors -> ({"sound": ``[B*T,N_q]``, "masks": ``[B*T,N_q,h,w]``} logits in
         float32, attention or None); runs in MODEL.PRECISION (the export and the predictor use
         this too)."""
         with autocast(images.device, self.precision):
             q_outs, mask_features, audio, _, attention = self.decode(
-                images, mel, num_clips, return_attention
+                images, mel, num_clips, return_attention, valid
             )
             out = self.predict(q_outs[-1], mask_features, audio)
         return {k: v.float() for k, v in out.items()}, attention
@@ -362,23 +436,42 @@ class AuTR(nn.Module):
             return None
         return torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
 
+    def gather_valid(self, batched_inputs):
+        """``[B*T]`` bool of the real frames of padded clips ("frame_valid"), None when none is."""
+        if not any("frame_valid" in x for x in batched_inputs):
+            return None
+        full = torch.ones(self.num_frames, dtype=torch.bool)
+        valid = torch.cat([x.get("frame_valid", full).bool() for x in batched_inputs])
+        return None if bool(valid.all()) else valid.to(self.device)
+
     def forward(self, batched_inputs):
         images = self.preprocess(batched_inputs)
         mel = self.gather_audio(batched_inputs)
+        valid = self.gather_valid(batched_inputs)
         b, t = len(batched_inputs), self.num_frames
         if not self.training:
             outputs, attention = self.infer_tensors(
-                images.tensor, mel, b, return_attention=self.return_attention
+                images.tensor, mel, b, return_attention=self.return_attention, valid=valid
             )
+            if self.class_head is not None:
+                return self.semantic_inference(outputs, attention, images, batched_inputs)
             return self.inference(outputs, attention, images, batched_inputs)
 
-        q_outs, mask_features, audio, audio_embedding, _ = self.decode(images.tensor, mel, b)
+        q_outs, mask_features, audio, audio_embedding, _ = self.decode(
+            images.tensor, mel, b, valid=valid
+        )
         outputs = self.predict(q_outs[-1], mask_features, audio)
         if self.deep_supervision:
             outputs["aux"] = [self.predict(q, mask_features, audio) for q in q_outs[:-1]]
         h, w = images.tensor.shape[-2:]
         gt = torch.zeros((b * t, h, w), dtype=torch.uint8, device=self.device)
         flat = torch.cat([x["masks"] for x in batched_inputs]).to(self.device)
+        if self.num_classes and int(flat.max()) > self.num_classes:
+            raise ValueError(
+                f"a ground-truth class index is {int(flat.max())} in clips "
+                f"{[x.get('clip_id', '?') for x in batched_inputs]}, but MODEL.AUTR.NUM_CLASSES "
+                f"is {self.num_classes}"
+            )
         gt[:, : flat.shape[1], : flat.shape[2]] = flat
         annotated = torch.cat([x["annotated"] for x in batched_inputs]).to(self.device)
         # the matcher and the losses in float32, whatever autocast SOLVER.AMP runs the net in
@@ -427,6 +520,35 @@ class AuTR(nn.Module):
                 "frames": [{"sem_seg": torch.stack([1 - p[k], p[k]])} for k in range(t)],
                 "sound_scores": outputs["sound"][i * t : (i + 1) * t].sigmoid(),
                 "query_masks": outputs["masks"][i * t : (i + 1) * t].sigmoid(),
+            }
+            if attention is not None:
+                w, (h, wd) = attention
+                res["attention"] = w[i * t : (i + 1) * t].reshape(t, -1, h, wd)
+            results.append(res)
+        return results
+
+    def semantic_inference(self, outputs, attention, images, batched_inputs):
+        """Semantic mode: per frame ``{"sem_seg": [C+1,H,W]}`` scores (modeling/semantic.py) at
+        the clip's "height"/"width", plus the per-query outputs."""
+        t = self.num_frames
+        fg = None
+        if self.semantic_foreground == "sound":
+            fg = self.frame_probability(outputs["sound"], outputs["masks"])
+        scores = semantic_scores(outputs["classes"], outputs["masks"], fg)  # [BT, C+1, h, w]
+        pad_h, pad_w = images.tensor.shape[-2:]
+        scores = F.interpolate(scores, size=(pad_h, pad_w), mode="bilinear", align_corners=False)
+        results = []
+        for i, x in enumerate(batched_inputs):
+            img_h, img_w = images.image_sizes[i * t]
+            out_h, out_w = x.get("height", img_h), x.get("width", img_w)
+            s = scores[i * t : (i + 1) * t, :, :img_h, :img_w]
+            if (out_h, out_w) != (img_h, img_w):
+                s = F.interpolate(s, size=(out_h, out_w), mode="bilinear", align_corners=False)
+            res = {
+                "frames": [{"sem_seg": s[k]} for k in range(t)],
+                "sound_scores": outputs["sound"][i * t : (i + 1) * t].sigmoid(),
+                "query_masks": outputs["masks"][i * t : (i + 1) * t].sigmoid(),
+                "query_classes": outputs["classes"][i * t : (i + 1) * t].softmax(-1),
             }
             if attention is not None:
                 w, (h, wd) = attention

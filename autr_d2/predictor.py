@@ -144,6 +144,9 @@ class WindowPrediction:
     probs: np.ndarray  # [N, S, S] float32 sounding-object probability at the model's input size
     sound_scores: np.ndarray  # [N] the kept query's sound score (0 where no sound)
     status: list  # [N] "sound" | "silent" | "no audio" (the last two: mask left empty)
+    # [N, S, S] uint8 class indices (0 = background) of a semantic model (MODEL.AUTR.NUM_CLASSES
+    # > 0), else None; probs is then P(sounding) = 1 - the background score
+    labels: np.ndarray = None
 
     def masks(self, height, width):
         """[N, height, width] bool: probabilities upsampled bilinearly, then > 0.5."""
@@ -336,7 +339,7 @@ class AuTRPredictor:
             return mels[i]
 
         by_k = {k: i for k, i, _, _ in chosen}
-        probs, scores = {}, {}
+        probs, scores, labels = {}, {}, {}
         for j in range(rate):
             ks = [w * t * rate + j + m * rate for m in range(t)]
             members = [by_k[k] for k in ks if k in by_k]
@@ -348,13 +351,19 @@ class AuTRPredictor:
             best = out["sound_scores"].max(1).values
             for m, i in enumerate(members):
                 if i in wanted and i not in probs:
-                    p = out["frames"][m]["sem_seg"][1].float().cpu()
+                    sem = out["frames"][m]["sem_seg"].float().cpu()
+                    if sem.shape[0] > 2:  # semantic: channel 0 background, the argmax names it
+                        lab = sem.argmax(0)[None, None].float()
+                        lab = F.interpolate(lab, size=(s, s), mode="nearest")[0, 0]
+                        labels[i] = lab.numpy().astype(np.uint8)
+                    p = 1 - sem[0] if sem.shape[0] > 2 else sem[1]
                     if tuple(p.shape) != (s, s):
                         p = F.interpolate(
                             p[None, None], size=(s, s), mode="bilinear", align_corners=False
                         )[0, 0]
                     probs[i], scores[i] = p.numpy(), float(best[m])
         zero = np.zeros((s, s), np.float32)
+        no_class = np.zeros((s, s), np.uint8)
         win = WindowPrediction(
             float(w * t),
             new,
@@ -362,6 +371,9 @@ class AuTRPredictor:
             np.stack([probs.get(i, zero) for i in new]) if new else np.zeros((0, s, s), np.float32),
             np.array([scores.get(i, 0.0) for i in new], np.float32),
             [status.get(i, NO_AUDIO) for i in new],
+            np.array([labels.get(i, no_class) for i in new], np.uint8).reshape(-1, s, s)
+            if getattr(self.model, "num_classes", 0)
+            else None,
         )
         summary.processed_frames += len(new)
         for st in win.status:

@@ -3,7 +3,9 @@
 
 Input: a video file with an audio track (anything FFmpeg reads: .mp4, .mkv, .webm, ...), or a folder
 of frames plus a wav. Output folder: ``overlay.mp4`` (the prediction drawn on every frame, with the
-original sound), ``masks/<frame>.png`` (0/255, one per video frame) and ``summary.json``.
+original sound), ``masks/<frame>.png`` (0/255, one per video frame) and ``summary.json``. A
+semantic model (MODEL.AUTR.NUM_CLASSES > 0) also writes ``labels/<frame>.png`` (every pixel's
+class in the AVSBench-semantic colour code) and ``legend.png``, and names the classes it draws.
 
 python tools/demo.py --config-file configs/avs_synth/s4_autr_R18.yaml --input clip.mp4 \
     --output demo_out/ MODEL.WEIGHTS output/avs_synth_s4_autr_R18/model_final.pth
@@ -27,11 +29,13 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from detectron2.data import MetadataCatalog
 from detectron2.utils.logger import setup_logger
 from PIL import Image
 
 import autr_d2  # noqa: F401  (registers the model)
 from autr_d2.data.audio import AudioError
+from autr_d2.data.palette import AVSS_CLASSES, avss_palette
 from autr_d2.engine import USER_ERRORS, setup_cfg
 from autr_d2.predictor import SILENT, SOUND, AuTRPredictor, StreamSummary
 from autr_d2.utils.outputs import prepare_output_dir
@@ -41,10 +45,11 @@ from autr_d2.utils.video_io import (
     open_frames_folder,
     open_video,
 )
-from autr_d2.utils.visualizer import overlay_mask
+from autr_d2.utils.visualizer import class_legend, overlay_labels, overlay_mask
 
 TOOL = "tools/demo.py"
 OWNED = ["masks", "overlay.mp4", "summary.json"]  # everything this tool writes in --output
+SEMANTIC_OWNED = ["labels", "legend.png"]  # and with a semantic model
 
 
 def _positive(kind):
@@ -94,11 +99,13 @@ class _Drawer:
     so a collection costs nothing), else once per window (``run``).
     """
 
-    def __init__(self):
+    def __init__(self, paint=None):
+        """paint(frame, mask or label map, text) -> picture; default ``overlay_mask``."""
         self.key, self.black, self.span = None, None, None
+        self.paint = paint or (lambda frame, mask, text: overlay_mask(frame, mask, text=text))
 
     def _picture(self, frame, mask, text):
-        out = overlay_mask(frame, mask, text=text)
+        out = self.paint(frame, mask, text)
         if gc.get_freeze_count():
             gc.collect()
         return out
@@ -128,16 +135,37 @@ class _Outputs:
     whose index is below `limit` (None: all the rest), decoding the video a second time.
     """
 
-    def __init__(self, source, folder):
+    def __init__(self, source, folder, classes=None, colors=None):
+        """classes, colors: a semantic model's class names and RGB colours (None: binary)."""
         self.folder = folder
         self.writer = OverlayWriter(os.path.join(folder, "overlay.mp4"), source)
         self.frames, self.next = source.frames(), None
-        self.entries = []  # [frame index, prob [S,S], score, status] still to be shown
+        self.entries = []  # [frame index, prob [S,S], score, status, labels] still to be shown
         self.drawer, self.cache = _Drawer(), (None, None, None)
+        self.classes, self.colors, self.seen = classes, colors, set()
+        self.label_cache = (None, None, None)
+        if classes is not None:
+            self.drawer = _Drawer(lambda f, lab, t: overlay_labels(f, lab, classes, colors, t))
 
     def add(self, win):
         for k, i in enumerate(win.frame_indices):
-            self.entries.append((i, win.probs[k], float(win.sound_scores[k]), win.status[k]))
+            labels = None if win.labels is None else win.labels[k]
+            entry = (i, win.probs[k], float(win.sound_scores[k]), win.status[k], labels)
+            self.entries.append(entry)
+
+    def _labels(self, entry, h, w):
+        """Full-size class map (nearest) and its colour PNG bytes, kept like the mask."""
+        if self.label_cache[0] != (entry[0], h, w):
+            lab = np.asarray(Image.fromarray(entry[4]).resize((w, h), Image.NEAREST))
+            buf = io.BytesIO()
+            Image.fromarray(self.colors_array[lab]).save(buf, format="PNG")
+            self.seen |= set(np.unique(lab).tolist())
+            self.label_cache = ((entry[0], h, w), lab, buf.getvalue())
+        return self.label_cache[1], self.label_cache[2]
+
+    @property
+    def colors_array(self):
+        return np.asarray(self.colors, np.uint8)
 
     def _mask(self, entry, h, w):
         """Full-size mask and its PNG bytes, kept while frames show this entry."""
@@ -165,6 +193,10 @@ class _Outputs:
             mask, png = self._mask(e, *rgb.shape[:2])
             with open(os.path.join(self.folder, "masks", f"{ref.index:06d}.png"), "wb") as f:
                 f.write(png)
+            if self.classes is not None:
+                mask, png = self._labels(e, *rgb.shape[:2])  # drawn instead of the mask
+                with open(os.path.join(self.folder, "labels", f"{ref.index:06d}.png"), "wb") as f:
+                    f.write(png)
             text = f"sound {e[2]:.2f}" if e[3] == SOUND else e[3]
             self.writer.write(self.drawer.draw(rgb, e[0], mask, text, reused), ref.time)
 
@@ -172,12 +204,28 @@ class _Outputs:
         self.writer.close()
 
 
+def class_names(cfg, num_classes):
+    """A semantic model's class names and colours: its datasets' (metadata stuff_classes), else
+    AVSBench-semantic's for 70 classes, else "class <k>"; colours in the AVSS colour code."""
+    for name in (*cfg.DATASETS.TEST, *cfg.DATASETS.TRAIN):
+        classes = MetadataCatalog.get(name).get("stuff_classes", None)
+        if classes is not None and len(classes) == num_classes + 1:
+            break
+    else:
+        classes = AVSS_CLASSES if num_classes + 1 == len(AVSS_CLASSES) else None
+        classes = classes or ["background", *[f"class {k}" for k in range(1, num_classes + 1)]]
+    return list(classes), [tuple(int(v) for v in c) for c in avss_palette(num_classes + 1)]
+
+
 def run(predictor, source, folder, fps=5, progress=True):
     """Predict `source` window by window and write the demo's outputs into `folder` (which holds
-    an empty ``masks/``). Returns the summary dict written to summary.json."""
+    an empty ``masks/``, and ``labels/`` for a semantic model). Returns the summary dict written
+    to summary.json."""
     t0 = time.perf_counter()
     summary = StreamSummary()
-    out = _Outputs(source, folder)
+    n_cls = getattr(predictor.model, "num_classes", 0)
+    classes, colors = class_names(predictor.cfg, n_cls) if n_cls else (None, None)
+    out = _Outputs(source, folder, classes, colors)
     for win in predictor.predict_windows(source, fps=fps, progress=progress, summary=summary):
         out.add(win)
         if out.entries:
@@ -185,6 +233,9 @@ def run(predictor, source, folder, fps=5, progress=True):
         gc.collect()  # the Visualizer's matplotlib figures are reference cycles: free them now
     out.write()
     out.close()
+    if classes is not None:
+        shown = sorted(out.seen | {0})
+        Image.fromarray(class_legend(classes, colors, shown)).save(f"{folder}/legend.png")
     elapsed = time.perf_counter() - t0
     counts = summary.status_counts
     result = {
@@ -215,6 +266,8 @@ def run(predictor, source, folder, fps=5, progress=True):
         "frames_per_second": round(summary.frames / max(elapsed, 1e-9), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    if classes is not None:
+        result["classes_shown"] = [classes[c] for c in sorted(out.seen) if c]
     with open(os.path.join(folder, "summary.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -231,10 +284,12 @@ def main(args):
         predictor = AuTRPredictor(setup_cfg(args.config_file, args.opts))
         # checked before any decoding, so a long video is not decoded for an unwritable folder;
         # last, so a bad input or checkpoint leaves no folder behind
-        prepare_output_dir(args.output, TOOL, OWNED, args.overwrite, inputs)
+        prepare_output_dir(args.output, TOOL, OWNED + SEMANTIC_OWNED, args.overwrite, inputs)
     except (VideoReadError, *USER_ERRORS) as e:
         raise SystemExit(f"error: {e}") from None
     os.makedirs(os.path.join(args.output, "masks"))
+    if getattr(predictor.model, "num_classes", 0):
+        os.makedirs(os.path.join(args.output, "labels"))
     gc.collect()
     gc.freeze()  # modules and model live to the end: later collections only scan new objects
     try:

@@ -4,7 +4,9 @@
 With a model (MODEL.WEIGHTS), per clip: ``<clip>_strip.png`` (frames | ground truth | prediction
 with the sound score), ``<clip>_attention.png`` (the audio queries' cross-attention, one row per
 query) and ``<clip>_overlay.gif``. Without a model, ``--pred-dir`` shows masks that the evaluator
-saved (TEST.AVS.SAVE_PRED_MASKS) instead.
+saved (TEST.AVS.SAVE_PRED_MASKS) instead. On an AVSBench-semantic split (a semantic model,
+MODEL.AUTR.NUM_CLASSES > 0) the strip names every class in the dataset's colours, with a legend,
+at the 224x224 the official metric uses.
 
 python tools/visualize.py --config-file configs/avs_synth/s4_autr_R18.yaml \
     --dataset avs_synth_s4_test --num-clips 4 --output vis/ MODEL.WEIGHTS output/.../model_final.pth
@@ -17,17 +19,26 @@ import os
 import sys
 
 import numpy as np
-from detectron2.data import DatasetCatalog
+import torch
+from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data import detection_utils as utils
 from detectron2.utils.logger import setup_logger
 from PIL import Image
 
 import autr_d2  # noqa: F401  (registers datasets and the model)
+from autr_d2.data import AVSClipDatasetMapper
 from autr_d2.data.audio import load_log_mel
-from autr_d2.data.clip_mapper import read_mask
+from autr_d2.data.clip_mapper import read_color_label, read_mask
 from autr_d2.engine import USER_ERRORS, setup_cfg
 from autr_d2.utils.outputs import prepare_output_dir
-from autr_d2.utils.visualizer import attention_grid, clip_strip, overlay_mask, save_gif
+from autr_d2.utils.visualizer import (
+    attention_grid,
+    clip_strip,
+    overlay_labels,
+    overlay_mask,
+    save_gif,
+    semantic_strip,
+)
 
 TOOL = "tools/visualize.py"
 OWNED = ["*_strip.png", "*_attention.png", "*_overlay.gif"]  # what this tool writes
@@ -92,10 +103,47 @@ def check_dataset(name):
         )
 
 
+def draw_semantic_clip(predictor, d, folder):
+    """An AVSBench-semantic clip through the model, as the evaluator sees it (the mapper pads it
+    to T, frames and labels at the dataset's 224x224): strip, attention and overlay GIF.
+    ``d``: the dataset dict plus "classes" and "colors" (the metadata's stuff_classes/colors)."""
+    classes, colors = d["classes"], d["colors"]
+    size = (d["height"], d["width"])
+    frames = np.stack(
+        [
+            np.asarray(Image.open(f).convert("RGB").resize(size[::-1], Image.BILINEAR))
+            for f in d["file_names"]
+        ]
+    )
+    n = len(frames)
+    gts = [read_color_label(m, len(classes), size) if m else None for m in d["sem_seg_file_names"]]
+    clip = AVSClipDatasetMapper(predictor.cfg, False)(d)
+    with torch.no_grad():
+        out = predictor.model([clip])[0]
+    preds = [f["sem_seg"].argmax(0).cpu().numpy() for f in out["frames"][:n]]
+    scores = out["sound_scores"][:n].cpu().numpy()
+    cid = d["clip_id"].replace("/", "_")
+    paths = [os.path.join(folder, f"{cid}_{k}") for k in ("strip.png", "attention.png")]
+    Image.fromarray(semantic_strip(frames, preds, gts, classes, colors)).save(paths[0])
+    Image.fromarray(attention_grid(frames, out["attention"][:n].cpu().numpy(), scores)).save(
+        paths[1]
+    )
+    paths.append(os.path.join(folder, f"{cid}_overlay.gif"))
+    save_gif([overlay_labels(f, p, classes, colors) for f, p in zip(frames, preds)], paths[2])
+    return paths
+
+
 def main(args):
     if not args.pred_dir and not args.config_file:
         raise SystemExit("give --config-file (and MODEL.WEIGHTS) or --pred-dir")
     check_dataset(args.dataset)
+    meta = MetadataCatalog.get(args.dataset)
+    semantic = meta.get("evaluator_type", "avs") == "avss"
+    if semantic and args.pred_dir:
+        raise SystemExit(
+            f"error: {args.dataset} is an AVSBench-semantic split: its pictures come from a "
+            "semantic model (--config-file and MODEL.WEIGHTS), not from --pred-dir"
+        )
     predictor = None
     try:
         chosen = choose_clips(DatasetCatalog.get(args.dataset), args.clips, args.num_clips)
@@ -112,6 +160,10 @@ def main(args):
         raise SystemExit(f"error: {e}") from None
     written = []
     for d in chosen:
+        if semantic:
+            d = dict(d, classes=meta.stuff_classes, colors=meta.stuff_colors)
+            written += draw_semantic_clip(predictor, d, args.output)
+            continue
         frames = np.stack([utils.read_image(f, format="RGB") for f in d["file_names"]])
         gts = [read_mask(m).astype(bool) if m else None for m in d["sem_seg_file_names"]]
         cid = d["clip_id"]

@@ -12,8 +12,9 @@ from PIL import Image
 
 from .audio import load_log_mel
 from .datasets.avsbench import train_categories
+from .palette import colors_to_labels
 
-__all__ = ["AVSClipDatasetMapper", "ClipDataError", "read_mask"]
+__all__ = ["AVSClipDatasetMapper", "ClipDataError", "read_color_label", "read_mask"]
 
 
 class ClipDataError(ValueError):
@@ -39,6 +40,28 @@ def read_mask(path):
     except Exception as e:
         raise ClipDataError(f"{path}: cannot read mask ({type(e).__name__}: {e})") from e
     return (arr >= 128).astype(np.uint8)
+
+
+def read_color_label(path, num_classes, size=None):
+    """An AVSS colour label PNG -> uint8 class indices ``[H, W]`` (data/palette.py; colours of no
+    class are background). ``size`` (h, w): resize the colour image with PIL's NEAREST first, as
+    AVSBench's avss ``color_dataloader.py`` does before decoding."""
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.NEAREST)
+            arr = np.asarray(im)
+    except Exception as e:
+        raise ClipDataError(f"{path}: cannot read colour label ({type(e).__name__}: {e})") from e
+    return colors_to_labels(arr, num_classes)
+
+
+def _read_label(dataset_dict, path):
+    """A frame's ground truth in the dataset's format: {0,1} mask, or AVSS class indices."""
+    if dataset_dict.get("sem_seg_format", "binary") == "avss_rgb":
+        return read_color_label(path, dataset_dict["num_classes"])
+    return read_mask(path)
 
 
 def _category_labels(cfg):
@@ -69,6 +92,11 @@ class AVSClipDatasetMapper:
        mask of the clip (train: resize, optional scale jitter + crop, flip; test: resize).
     3. Return uint8 frames ``[T,3,H,W]``, log-mel audio ``[T,1,96,64]``, masks ``[T,H,W]`` in
        {0,1} (zeros where not annotated) and ``annotated`` ``[T]`` bool.
+
+    AVSS clips (``sem_seg_format`` "avss_rgb") give class indices as masks (0 = background).
+    With ``pad_clips``, a clip of n < T frames is padded to T, as AVSBench's avss loader pads
+    to 10: frames, masks and log-mel of the padded seconds are zeros, they are not annotated, and
+    ``frame_valid`` ``[T]`` bool marks the n real frames (the model leaves padded frames out).
     """
 
     @configurable
@@ -82,6 +110,7 @@ class AVSClipDatasetMapper:
         audio_cache_dir="",
         with_masks=True,
         categories=(),
+        pad_clips=False,
     ):
         """
         Args:
@@ -94,6 +123,8 @@ class AVSClipDatasetMapper:
             with_masks: read ground-truth masks (False for unlabelled inference).
             categories: when given, add "category_id" (the index of the clip's "category" in
                 this list, -1 when absent) for the audio-category loss.
+            pad_clips: pad clips of fewer than ``num_frames`` frames (and add "frame_valid");
+                False: such a clip is an error.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -102,6 +133,7 @@ class AVSClipDatasetMapper:
         self.audio_cache_dir = audio_cache_dir
         self.with_masks = with_masks
         self.category_index = {c: i for i, c in enumerate(categories)}
+        self.pad_clips = pad_clips
         logging.getLogger(__name__).info(
             f"AVSClipDatasetMapper ({'train' if is_train else 'test'}): {augmentations}"
         )
@@ -129,14 +161,16 @@ class AVSClipDatasetMapper:
             # The evaluator reads ground truth from disk at the original size.
             "with_masks": is_train,
             "categories": _category_labels(cfg) if is_train else (),
+            "pad_clips": cfg.INPUT.PAD_CLIPS,
         }
 
     def _read_clip(self, dataset_dict):
         files = dataset_dict["file_names"]
-        if len(files) != self.num_frames:
+        if len(files) > self.num_frames or (len(files) < self.num_frames and not self.pad_clips):
             raise ClipDataError(
                 f"clip {dataset_dict.get('clip_id')}: {len(files)} frames, "
                 f"expected {self.num_frames}"
+                + ("" if self.pad_clips else " (INPUT.PAD_CLIPS True pads shorter clips)")
             )
         mask_files = dataset_dict.get("sem_seg_file_names") or [None] * len(files)
         if len(mask_files) != len(files):
@@ -156,7 +190,7 @@ class AVSClipDatasetMapper:
             for t, m in enumerate(mask_files):
                 if m is None:
                     continue
-                masks[t] = read_mask(m)
+                masks[t] = _read_label(dataset_dict, m)
                 if masks[t].shape != frames[t].shape[:2]:
                     raise ClipDataError(
                         f"{m}: mask size {masks[t].shape[1]}x{masks[t].shape[0]} does not match "
@@ -187,7 +221,23 @@ class AVSClipDatasetMapper:
         dataset_dict["annotated"] = torch.as_tensor(annotated)
         if self.category_index:
             dataset_dict["category_id"] = self.category_index.get(dataset_dict.get("category"), -1)
+        if self.pad_clips:
+            return self._pad(dataset_dict)
         dataset_dict["audio"] = load_log_mel(
             dataset_dict["audio_file"], self.num_frames, self.audio_cache_dir
         )
+        return dataset_dict
+
+    def _pad(self, dataset_dict):
+        """Pad frames, masks and log-mel of an n-frame clip to T with zeros; add frame_valid."""
+        n, t = dataset_dict["frames"].shape[0], self.num_frames
+        mel = load_log_mel(dataset_dict["audio_file"], n, self.audio_cache_dir)
+        for key, x in (
+            ("frames", dataset_dict["frames"]),
+            ("masks", dataset_dict["masks"]),
+            ("audio", mel),
+            ("annotated", dataset_dict["annotated"]),
+        ):
+            dataset_dict[key] = torch.cat([x, x.new_zeros((t - n, *x.shape[1:]))])
+        dataset_dict["frame_valid"] = torch.arange(t) < n
         return dataset_dict

@@ -127,8 +127,9 @@ def _place_objects(objs, rng):
         objs[k]["vel"] = rng.uniform(-4, 4, size=2)
 
 
-def compose_clip(bank, subset, split, rng, cfg=None):
-    """One clip: frames, per-frame masks of the sounding objects, 5 s of audio, and its info."""
+def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
+    """One clip: frames, per-frame masks of the sounding objects, ``num_frames`` seconds of audio
+    (5, AVSBench's clips; 10 for AVSBench-semantic's v2-like clips), and its info."""
     cfg = cfg or SynthConfig()
     pool = "unseen" if split == "test_unseen" else "train"
     cats = bank.openset if split == "test_openset" else bank.categories
@@ -158,21 +159,21 @@ def compose_clip(bank, subset, split, rng, cfg=None):
             sound, _, src = _pick(cat.sounds, pool, rng)
             obj["sound"], obj["sound_source"] = sound, src
             if subset == "s4":
-                on = np.ones(T_FRAMES, bool)
+                on = np.ones(num_frames, bool)
             else:
-                on = rng.random(T_FRAMES) < 0.7
+                on = rng.random(num_frames) < 0.7
                 if not on.any():
-                    on[int(rng.integers(T_FRAMES))] = True
+                    on[int(rng.integers(num_frames))] = True
             obj["on"] = on
         objs.append(obj)
     _place_objects(objs, rng)
 
     bg = _background(bank, pool, rng)
     z_order = list(rng.permutation(len(objs)))
-    frames = np.empty((T_FRAMES, SIZE, SIZE, 3), np.uint8)
-    masks = np.zeros((T_FRAMES, SIZE, SIZE), np.uint8)
-    owner = np.full((T_FRAMES, SIZE, SIZE), -1, np.int16)  # top-most object per pixel
-    for t in range(T_FRAMES):
+    frames = np.empty((num_frames, SIZE, SIZE, 3), np.uint8)
+    masks = np.zeros((num_frames, SIZE, SIZE), np.uint8)
+    owner = np.full((num_frames, SIZE, SIZE), -1, np.int16)  # top-most object per pixel
+    for t in range(num_frames):
         canvas = bg.copy()
         for k in z_order:
             o = objs[k]
@@ -194,13 +195,13 @@ def compose_clip(bank, subset, split, rng, cfg=None):
 
     # Audio: each sounding object's recording in its "on" seconds, own gain, plus a noise floor.
     n = SAMPLE_RATE
-    audio = np.zeros(T_FRAMES * n, np.float32)
+    audio = np.zeros(num_frames * n, np.float32)
     for o in objs:
         if not o["sounding"]:
             continue
         gain = 10 ** (rng.uniform(-6, 0) / 20)
-        track = _window(o["sound"], T_FRAMES * n, rng) * gain
-        for t in range(T_FRAMES):
+        track = _window(o["sound"], num_frames * n, rng) * gain
+        for t in range(num_frames):
             if o["on"][t]:
                 audio[t * n : (t + 1) * n] += _fade(track[t * n : (t + 1) * n])
     noise_db = rng.uniform(-50, -35)
@@ -213,7 +214,7 @@ def compose_clip(bank, subset, split, rng, cfg=None):
             {
                 "category": o["category"],
                 "sounding": o["sounding"],
-                "on": o["on"].tolist() if o["sounding"] else [False] * T_FRAMES,
+                "on": o["on"].tolist() if o["sounding"] else [False] * num_frames,
                 "visible_pixels": visible[k],
                 "source": o.get("sound_source", ""),
             }

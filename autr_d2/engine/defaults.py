@@ -100,7 +100,8 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False)
 
 def evaluate_weights(config_file, weights, dataset_names, opts=()):
     """Evaluate a checkpoint in this process on registered splits -> ``{dataset: {metric: v}}``
-    (the AVSEvaluator's "avs" dict), as ``train_net.py --eval-only`` would."""
+    (the evaluator's "avs" or, for semantic splits, "avss" dict), as ``train_net.py --eval-only``
+    would."""
     from ..checkpoint import build_checkpointer
     from .trainer import Trainer
 
@@ -113,4 +114,4 @@ def evaluate_weights(config_file, weights, dataset_names, opts=()):
     results = Trainer.test(cfg, model)
     if len(dataset_names) == 1:  # DefaultTrainer.test unwraps a single dataset's results
         results = {dataset_names[0]: results}
-    return {name: dict(results[name]["avs"]) for name in dataset_names}
+    return {name: dict(next(iter(results[name].values()))) for name in dataset_names}

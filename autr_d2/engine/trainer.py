@@ -23,7 +23,7 @@ from torch import nn
 
 from ..checkpoint import AuTRCheckpointer, load_pretrained_components
 from ..data import AVSClipDatasetMapper
-from ..evaluation import AVSEvaluator
+from ..evaluation import build_evaluator
 from ..utils.precision import resolve_dtype
 
 __all__ = ["Trainer", "build_optimizer_params", "NonFiniteLossError"]
@@ -214,14 +214,8 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
-        output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return AVSEvaluator(
-            dataset_name,
-            distributed=True,
-            output_dir=output_folder,
-            f_group_size=cfg.TEST.AVS.F_GROUP_SIZE,
-            save_pred_masks=cfg.TEST.AVS.SAVE_PRED_MASKS,
-        )
+        """AVSEvaluator (S4/MS3 layouts) or AVSSEvaluator (semantic), by the split's metadata."""
+        return build_evaluator(cfg, dataset_name, output_folder)
 
     @classmethod
     def build_optimizer(cls, cfg, model):

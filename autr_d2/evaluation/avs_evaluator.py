@@ -129,6 +129,12 @@ class AVSEvaluator(DatasetEvaluator):
 
     def process(self, inputs, outputs):
         for inp, out in zip(inputs, outputs):
+            if inp.get("sem_seg_format") == "avss_rgb":
+                raise ValueError(
+                    f"{self._dataset_name} is an AVSBench-semantic split: it is scored by "
+                    "AVSSEvaluator (autr_d2.evaluation.build_evaluator picks the evaluator from "
+                    "the dataset's evaluator_type)"
+                )
             clip_id = inp["clip_id"]
             gts = inp.get("sem_seg_file_names") or [None] * len(out["frames"])
             rec = {

@@ -61,17 +61,21 @@ class AudioVisualEncoder(nn.Module):
         )
         self.dim = dim
 
-    def forward(self, features, audio, num_frames):
+    def forward(self, features, audio, num_frames, audio_valid=None):
         """
         Args:
             features: {name: ``[B*T, C, H, W]``} backbone maps.
             audio: ``[B, T, dim]`` audio tokens, or None (visual only).
             num_frames: T.
+            audio_valid: ``[B, T]`` bool, False for the padded seconds of a padded clip (no
+                token attends to them); None = all valid.
         Returns:
             {name: ``[B*T, dim, H, W]``} fused maps, same names and sizes as the input.
         """
         out = {n: self.proj[n](features[n]) for n in self.names}
-        audio_tok = None
+        audio_tok = pad = None
+        if self.use_audio and audio_valid is not None:
+            pad = (~audio_valid).repeat_interleave(num_frames, dim=0)  # [B*T, T]
         if self.use_audio:
             b = audio.shape[0]
             audio_tok = audio + self.temporal_embed.weight[None, :num_frames]
@@ -82,7 +86,7 @@ class AudioVisualEncoder(nn.Module):
                 bt, c, h, w = x.shape
                 pos = sine_position_embedding(h, w, c, x.device, x.dtype)[None]
                 tokens = x.flatten(2).transpose(1, 2)
-                tokens, _ = self.fusion[n](tokens, audio_tok, pos_q=pos)
+                tokens, _ = self.fusion[n](tokens, audio_tok, pos_q=pos, key_padding_mask=pad)
                 out[n] = tokens.transpose(1, 2).reshape(bt, c, h, w)
             assert b * num_frames == out[self.names[0]].shape[0]
 
@@ -102,8 +106,10 @@ class AudioVisualEncoder(nn.Module):
         if audio_tok is not None:
             tokens = torch.cat([tokens, audio_tok], 1)
             pos = torch.cat([pos.expand(tokens.shape[0], -1, -1), torch.zeros_like(audio_tok)], 1)
+            if pad is not None:
+                pad = torch.cat([pad.new_zeros((pad.shape[0], n_vis)), pad], 1)
         for attn, ffn in self.layers:
-            tokens, _ = attn(tokens, pos_q=pos, pos_k=pos)
+            tokens, _ = attn(tokens, pos_q=pos, pos_k=pos, key_padding_mask=pad)
             tokens = ffn(tokens)
         tokens = tokens[:, :n_vis]
         start = 0

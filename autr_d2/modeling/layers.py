@@ -14,7 +14,8 @@ class Attention(nn.Module):
     """Multi-head attention. q ``[B,Lq,D]``, k/v ``[B,Lk,D]`` -> ``[B,Lq,D]``.
 
     With ``return_weights=True`` it also returns the head-averaged weights ``[B,Lq,Lk]`` (computed
-    explicitly; used only for visualisation).
+    explicitly; used only for visualisation). ``key_padding_mask`` ``[B,Lk]`` bool (True = not
+    attended) leaves keys out, e.g. the audio tokens of a clip's padded seconds.
 
     When there are few keys (``heads * Lk < D``, e.g. 56x56 visual tokens attending to a clip's 5
     audio tokens) the query and output projections are folded into the keys and values, so the
@@ -36,7 +37,7 @@ class Attention(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.num_heads, d // self.num_heads).transpose(1, 2)
 
-    def _few_keys(self, q, k, v):
+    def _few_keys(self, q, k, v, key_padding_mask=None):
         """(q W_q^T + b_q) k_h^T == q (k_h W_q,h)^T + b_q,h k_h^T; attn (v_h W_o,h^T) likewise."""
         b, lq, d = q.shape
         h, dh = self.num_heads, d // self.num_heads
@@ -46,17 +47,24 @@ class Attention(nn.Module):
         k_fold = torch.einsum("bhkc,hcd->bhkd", kh, wq).flatten(1, 2) * scale  # [B,H*Lk,D]
         s_bias = torch.einsum("bhkc,hc->bhk", kh, self.q_proj.bias.view(h, dh)).flatten(1) * scale
         scores = torch.baddbmm(s_bias[:, None], q, k_fold.transpose(1, 2))  # [B,Lq,H*Lk]
-        attn = scores.view(b, lq, h, -1).softmax(-1)
+        scores = scores.view(b, lq, h, -1)
+        if key_padding_mask is not None:
+            scores = scores.masked_fill(key_padding_mask[:, None, None], float("-inf"))
+        attn = scores.softmax(-1)
         if self.training and self.dropout:
             attn = F.dropout(attn, self.dropout)
         wo = self.out_proj.weight.view(d, h, dh)
         v_fold = torch.einsum("bhkc,dhc->bhkd", vh, wo).flatten(1, 2)  # [B,H*Lk,D]
         return torch.baddbmm(self.out_proj.bias, attn.view(b, lq, -1), v_fold)
 
-    def forward(self, q, k, v, return_weights=False):
+    def forward(self, q, k, v, return_weights=False, key_padding_mask=None):
         b, lq, d = q.shape
         if not return_weights and self.num_heads * k.shape[1] < d:
-            return self._few_keys(q, k, v), None
+            return self._few_keys(q, k, v, key_padding_mask), None
+        bias = None
+        if key_padding_mask is not None:  # additive, [B,1,1,Lk]
+            bias = torch.zeros(key_padding_mask.shape, dtype=q.dtype, device=q.device)
+            bias = bias.masked_fill(key_padding_mask, float("-inf"))[:, None, None]
         q, k, v = (
             self._heads(self.q_proj(q)),
             self._heads(self.k_proj(k)),
@@ -64,12 +72,13 @@ class Attention(nn.Module):
         )
         weights = None
         if return_weights:
-            attn = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(-1)
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            attn = (scores if bias is None else scores + bias).softmax(-1)
             out = attn @ v
             weights = attn.mean(1)
         else:
             p = self.dropout if self.training else 0.0
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
         out = out.transpose(1, 2).reshape(b, lq, d)
         return self.out_proj(out), weights
 
@@ -83,11 +92,13 @@ class AttentionLayer(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, memory=None, pos_q=None, pos_k=None, return_weights=False):
+    def forward(
+        self, x, memory=None, pos_q=None, pos_k=None, return_weights=False, key_padding_mask=None
+    ):
         memory = x if memory is None else memory
         q = x if pos_q is None else x + pos_q
         k = memory if pos_k is None else memory + pos_k
-        out, w = self.attn(q, k, memory, return_weights)
+        out, w = self.attn(q, k, memory, return_weights, key_padding_mask)
         return self.norm(x + self.drop(out)), w
 
 

@@ -31,24 +31,30 @@ def pairwise_focal_cost(logits, targets, alpha=0.25, gamma=2.0):
 
 class HungarianMatcher(nn.Module):
     """Per frame, the assignment of queries to targets minimising
-    ``cost_sound * (-sigmoid(score)) + cost_mask * focal + cost_dice * dice``.
+    ``cost_sound * (-sigmoid(score)) + cost_mask * focal + cost_dice * dice``, plus
+    ``cost_class * (-softmax(class)[target class])`` in the semantic mode (class logits given).
 
     Costs are computed in float32 with autocast off and solved on the CPU with
     ``scipy.optimize.linear_sum_assignment``.
     """
 
-    def __init__(self, cost_sound=2.0, cost_mask=5.0, cost_dice=5.0, alpha=0.25, gamma=2.0):
+    def __init__(
+        self, cost_sound=2.0, cost_mask=5.0, cost_dice=5.0, alpha=0.25, gamma=2.0, cost_class=2.0
+    ):
         super().__init__()
         self.cost_sound, self.cost_mask, self.cost_dice = cost_sound, cost_mask, cost_dice
         self.alpha, self.gamma = alpha, gamma
+        self.cost_class = cost_class
 
     @torch.no_grad()
-    def forward(self, sound_logits, mask_logits, targets):
+    def forward(self, sound_logits, mask_logits, targets, class_logits=None, target_classes=None):
         """
         Args:
             sound_logits: ``[N, Q]``.
             mask_logits: ``[N, Q, h, w]``.
             targets: list of N tensors ``[K_n, h, w]`` (K_n may be 0).
+            class_logits: ``[N, Q, C+1]`` (semantic mode) or None.
+            target_classes: with class_logits, list of N int64 ``[K_n]`` (the targets' classes).
         Returns:
             list of N (query_idx, target_idx) int64 tensor pairs.
         """
@@ -66,6 +72,9 @@ class HungarianMatcher(nn.Module):
                     + self.cost_dice * pairwise_dice_cost(logits, t)
                     - self.cost_sound * sound_logits[n].float().sigmoid()[:, None]
                 )
+                if class_logits is not None:
+                    prob = class_logits[n].float().softmax(-1)
+                    cost = cost - self.cost_class * prob[:, target_classes[n].to(prob.device)]
                 qi, ti = linear_sum_assignment(cost.cpu().numpy())
                 out.append(
                     (torch.as_tensor(qi, dtype=torch.int64), torch.as_tensor(ti, dtype=torch.int64))

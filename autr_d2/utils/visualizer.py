@@ -4,16 +4,21 @@ Every function takes and returns RGB uint8 arrays ``[H,W,3]``, so the results ca
 stacked into a GIF or written into a video frame.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 from detectron2.utils.visualizer import Visualizer
 from matplotlib import colormaps
-from PIL import Image
+from PIL import Image, ImageDraw
 
 __all__ = [
     "GT_COLOR",
     "PRED_COLOR",
     "overlay_mask",
+    "overlay_labels",
+    "class_legend",
     "clip_strip",
+    "semantic_strip",
     "attention_grid",
     "save_gif",
 ]
@@ -42,6 +47,41 @@ def overlay_mask(image, mask, color=PRED_COLOR, text=None, alpha=0.5):
             horizontal_alignment="left",
         )
     return vis.get_output().get_image()
+
+
+def overlay_labels(image, labels, classes, colors, text=None, alpha=0.6):
+    """image ``[H,W,3]`` uint8 RGB, labels ``[H,W]`` class indices -> overlay ``[H,W,3]`` uint8.
+
+    Every class but background (index 0) is filled with its colour and named
+    (``Visualizer.draw_sem_seg`` with the dataset's ``stuff_classes`` / ``stuff_colors``, RGB
+    0-255); ``text`` is written in the top-left corner.
+    """
+    meta = SimpleNamespace(stuff_classes=list(classes), stuff_colors=[tuple(c) for c in colors])
+    vis = Visualizer(image, meta)
+    labels = np.asarray(labels).astype(np.int64)
+    vis.draw_sem_seg(np.where(labels == 0, len(classes), labels), alpha=alpha)  # skip background
+    if text:
+        h, w = image.shape[:2]
+        vis.draw_text(
+            text, (3, 2), font_size=max(7, min(h, w) // 16), color="w", horizontal_alignment="left"
+        )
+    return vis.get_output().get_image()
+
+
+def class_legend(classes, colors, indices=None, swatch=14, width=None):
+    """A legend picture: one colour swatch and name per class (``indices``: which ones, default
+    all), in columns of ``[H', W', 3]`` uint8 on white; ``width`` caps the picture's width."""
+    indices = list(range(len(classes))) if indices is None else list(indices)
+    col_w = swatch + 8 + 7 * max((len(classes[i]) for i in indices), default=1)
+    cols = max(1, (width or col_w * 4) // col_w)
+    rows = max(1, -(-len(indices) // cols))
+    im = Image.new("RGB", (cols * col_w, rows * (swatch + 4) + 4), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    for n, i in enumerate(indices):
+        x, y = (n // rows) * col_w + 4, (n % rows) * (swatch + 4) + 4
+        draw.rectangle([x, y, x + swatch - 1, y + swatch - 1], tuple(colors[i]), (0, 0, 0))
+        draw.text((x + swatch + 4, y + 1), classes[i], fill=(0, 0, 0))
+    return np.asarray(im)
 
 
 def _row(images, gap=2):
@@ -91,6 +131,35 @@ def clip_strip(frames, pred_masks, gt_masks=None, sound_scores=None):
         text = "pred" if sound_scores is None else f"sound {float(sound_scores[k]):.2f}"
         preds.append(overlay_mask(frames[k], pred_masks[k], PRED_COLOR, text=text))
     rows.append(_row(preds))
+    return _stack(rows)
+
+
+def semantic_strip(frames, pred_labels, gt_labels, classes, colors):
+    """One clip of the semantic task: row 1 the frames, row 2 the ground truth (None entries:
+    "no GT"), row 3 the prediction, each class named and in the dataset's colour, and a legend
+    of the classes shown.
+
+    Args:
+        frames: ``[T,H,W,3]`` uint8 RGB; pred_labels, gt_labels: ``[T,H,W]`` class indices
+            (gt_labels may be None or hold None entries).
+        classes, colors: the dataset's ``stuff_classes`` and ``stuff_colors``.
+    """
+    t = len(frames)
+    gt_labels = [None] * t if gt_labels is None else gt_labels
+    rows = [_row([np.asarray(f) for f in frames])]
+    gts = []
+    for f, g in zip(frames, gt_labels):
+        if g is None:
+            gts.append(overlay_mask(f, np.zeros(f.shape[:2]), text="no GT"))
+        else:
+            gts.append(overlay_labels(f, g, classes, colors, text="GT"))
+    rows.append(_row(gts))
+    rows.append(
+        _row([overlay_labels(f, p, classes, colors, "pred") for f, p in zip(frames, pred_labels)])
+    )
+    shown = set(np.unique(np.stack(pred_labels)).tolist())
+    shown |= {int(c) for g in gt_labels if g is not None for c in np.unique(g)}
+    rows.append(class_legend(classes, colors, sorted(shown), width=rows[0].shape[1]))
     return _stack(rows)
 
 
