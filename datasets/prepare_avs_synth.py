@@ -11,7 +11,8 @@ import json
 import os
 
 from autr_d2.data.datasets.avss import AVSS_SUBSETS
-from autr_d2.data.synth import DEFAULT_SIZES, SPLITS, SynthConfig, generate_avs_synth
+from autr_d2.data.synth import DEFAULT_SIZES, SynthConfig, generate_avs_synth, splits_of
+from autr_d2.data.synth_probes import PROBES
 from autr_d2.data.synth_semantic import (
     SEMANTIC_SIZES,
     SEMANTIC_SPLITS,
@@ -55,13 +56,20 @@ def main(argv=None):
         "labels of v1s training clips",
     )
     for subset in ("s4", "ms3"):
-        for split in SPLITS:
+        for split in splits_of(subset):
             p.add_argument(
                 f"--{subset}-{split.replace('_', '-')}",
                 type=int,
-                default=DEFAULT_SIZES[subset][split],
+                default=DEFAULT_SIZES[subset].get(split, 0),
                 help=f"{subset.upper()} {split} clips",
             )
+    p.add_argument(
+        "--probes",
+        type=int,
+        default=0,
+        help="clips per probe split (noise SNR sweep, telephone audio, same-category copies, "
+        "off-screen sound, MS3 switching; autr_d2/data/synth_probes.py) where not set one by one",
+    )
     for label in AVSS_SUBSETS:
         for split in SEMANTIC_SPLITS:
             p.add_argument(
@@ -74,7 +82,13 @@ def main(argv=None):
     folder = "avs_synth_semantic" if args.semantic else "avs_synth"
     root = args.root or os.path.join(os.getenv("DETECTRON2_DATASETS", "datasets"), folder)
     cfg = SynthConfig(seed=args.seed, media=args.media, s4_train_masks=args.s4_train_masks)
-    sizes = {s: {sp: getattr(args, f"{s}_{sp}") for sp in SPLITS} for s in ("s4", "ms3")}
+    sizes = {
+        s: {sp: getattr(args, f"{s}_{sp}".replace("-", "_")) for sp in splits_of(s)}
+        for s in ("s4", "ms3")
+    }
+    for s in ("s4", "ms3"):
+        for sp in PROBES[s]:
+            sizes[s][sp] = sizes[s][sp] or args.probes
     subsets = [s for s in ("s4", "ms3") if any(sizes[s].values())]
     try:
         if args.semantic:

@@ -26,6 +26,7 @@ from ..utils.outputs import MARKER, prepare_output_dir, write_marker
 from .audio import waveform_to_log_mel
 from .datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .synth_media import SAMPLE_RATE, build_asset_bank
+from .synth_probes import PROBES, compose_probe
 
 __all__ = [
     "SynthConfig",
@@ -34,9 +35,17 @@ __all__ = [
     "compose_clip",
     "DEFAULT_SIZES",
     "SPLITS",
+    "splits_of",
 ]
 
 SPLITS = ("train", "val", "test", "test_unseen", "test_openset")
+
+
+def splits_of(subset):
+    """The splits a tree of `subset` may hold: SPLITS and the probe splits (synth_probes.py)."""
+    return SPLITS + PROBES[subset]
+
+
 DEFAULT_SIZES = {
     "s4": {"train": 2000, "val": 200, "test": 500, "test_unseen": 500, "test_openset": 500},
     "ms3": {"train": 600, "val": 100, "test": 200, "test_unseen": 200, "test_openset": 200},
@@ -127,6 +136,24 @@ def _place_objects(objs, rng):
         objs[k]["vel"] = rng.uniform(-4, 4, size=2)
 
 
+def make_object(cat, pool, rng, sounding, on=None):
+    """One object of category `cat`: a cut-out of the pool at a random size and flip, and, when
+    `sounding`, one of its recordings and its per-second "on" pattern."""
+    longest = rng.uniform(0.35, 0.6) * SIZE
+    rgba = _resize_rgba(_pick(cat.images, pool, rng)[0], longest, bool(rng.integers(2)))
+    obj = {
+        "category": cat.name,
+        "rgba": rgba,
+        "sounding": sounding,
+        "brightness": rng.uniform(0.8, 1.2),
+    }
+    if sounding:
+        sound, _, src = _pick(cat.sounds, pool, rng)
+        obj["sound"], obj["sound_source"] = sound, src
+        obj["on"] = on
+    return obj
+
+
 def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
     """One clip: frames, per-frame masks of the sounding objects, ``num_frames`` seconds of audio
     (5, AVSBench's clips; 10 for AVSBench-semantic's v2-like clips), and its info."""
@@ -146,26 +173,23 @@ def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
     chosen = rng.choice(len(names), size=n_sound + n_dist, replace=False)
     objs = []
     for j, ci in enumerate(chosen):
-        cat = cats[names[ci]]
-        longest = rng.uniform(0.35, 0.6) * SIZE
-        rgba = _resize_rgba(_pick(cat.images, pool, rng)[0], longest, bool(rng.integers(2)))
-        obj = {
-            "category": names[ci],
-            "rgba": rgba,
-            "sounding": j < n_sound,
-            "brightness": rng.uniform(0.8, 1.2),
-        }
-        if obj["sounding"]:
-            sound, _, src = _pick(cat.sounds, pool, rng)
-            obj["sound"], obj["sound_source"] = sound, src
+        cat, sounding = cats[names[ci]], j < n_sound
+        # drawn after the object's image (the draws keep their order: same clips as before)
+        objs.append(make_object(cat, pool, rng, sounding, on=None))
+        if sounding:
             if subset == "s4":
                 on = np.ones(num_frames, bool)
             else:
                 on = rng.random(num_frames) < 0.7
                 if not on.any():
                     on[int(rng.integers(num_frames))] = True
-            obj["on"] = on
-        objs.append(obj)
+            objs[-1]["on"] = on
+    return render_clip(objs, bank, pool, rng, n_dist, num_frames)
+
+
+def render_clip(objs, bank, pool, rng, num_distractors, num_frames=T_FRAMES):
+    """Place, draw and mix planned objects -> Clip. An object with ``on_screen`` False is heard
+    but not drawn (an off-screen source: it has no pixels, so no mask)."""
     _place_objects(objs, rng)
 
     bg = _background(bank, pool, rng)
@@ -177,6 +201,8 @@ def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
         canvas = bg.copy()
         for k in z_order:
             o = objs[k]
+            if not o.get("on_screen", True):
+                continue
             rgba = o["rgba"]
             y, x = np.round(o["pos"] + t * o["vel"]).astype(int)
             h, w = rgba.shape[:2]
@@ -217,10 +243,11 @@ def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
                 "on": o["on"].tolist() if o["sounding"] else [False] * num_frames,
                 "visible_pixels": visible[k],
                 "source": o.get("sound_source", ""),
+                **({} if o.get("on_screen", True) else {"on_screen": False}),
             }
             for k, o in enumerate(objs)
         ],
-        "num_distractors": n_dist,
+        "num_distractors": num_distractors,
         "sounding_categories": sorted({o["category"] for o in objs if o["sounding"]}),
     }
     return Clip(frames, masks, (owner + 1).astype(np.uint8), audio, info)
@@ -317,14 +344,17 @@ def generate_avs_synth(
     for subset in subsets:
         rows, infos_all = [], []
         samples = []
-        for split in SPLITS:
+        for split in splits_of(subset):
             n = sizes[subset].get(split, 0)
             infos = []
             it = range(n)
             if progress:
                 it = tqdm(it, desc=f"AVS-Synth {subset} {split}", unit="clip")
             for i in it:
-                clip = compose_clip(bank, subset, split, _rng(cfg.seed, subset, split, i), cfg)
+                if split in PROBES[subset]:
+                    clip = compose_probe(bank, subset, split, i, cfg.seed, cfg)
+                else:
+                    clip = compose_clip(bank, subset, split, _rng(cfg.seed, subset, split, i), cfg)
                 name = f"{subset}_{split}_{i:05d}"
                 category = clip.info["sounding_categories"][0]
                 _write_clip(clip, work, subset, split, name, category, dense)
