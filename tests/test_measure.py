@@ -46,23 +46,38 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
     assert "| precision | float32 | bfloat16 |" in lines
 
 
-def test_study_runs_every_row_and_writes_table_and_figures(synth_root, tmp_path):
+def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
+    """Every row on tiny settings (the from-scratch recipe: no pretraining in a test), the probe
+    splits evaluated, the table, the sweep figures and the raw per-run JSON written."""
+    from autr_d2.data.synth import SPLITS, SynthConfig, generate_avs_synth
+    from autr_d2.data.synth_probes import PROBES
+
+    root = tmp_path / "data" / "avs_synth"
+    sizes = {"s4": {**dict.fromkeys(SPLITS, 2), **dict.fromkeys(PROBES["s4"], 2)}}
+    generate_avs_synth(str(root), ("s4",), sizes, SynthConfig(seed=2, media="procedural"),
+                       progress=False)  # fmt: skip
     figs = tmp_path / "figs"
     res = run_tool(
-        synth_root,
+        str(root),
         "run_study.py",
-        *("--subsets", "s4", "--seeds", "1", "--iters", "2", "--output", str(tmp_path / "st")),
-        *("--datasets", os.path.dirname(synth_root), "--figures", str(figs)),
-        *("MODEL.AUTR.DEC_LAYERS", "1"),  # overrides reach every run
+        *("--recipe", "scratch", "--subsets", "s4", "--seeds", "1", "--iters", "2"),
+        *("--probes", "2", "--output", str(tmp_path / "st"), "--datasets", str(root.parent)),
+        *("--variants", "AuTR", "visual only", "10 queries", "--figures", str(figs)),
+        *(*TINY, "MODEL.AUTR.DEC_LAYERS", "1"),  # overrides reach every run
     )
     for variant in ("AuTR", "visual_only"):
         run_cfg = (tmp_path / "st" / "s4" / variant / "seed1" / "config.yaml").read_text()
         assert "DEC_LAYERS: 1\n" in run_cfg
+    assert "NUM_QUERIES: 10\n" in (tmp_path / "st/s4/10_queries/seed1/config.yaml").read_text()
     md = (tmp_path / "st" / "results.md").read_text()
-    for row in ("AuTR", "learned queries", "dot-product head", "visual only", "largest object"):
+    for row in ("AuTR", "10 queries", "visual only", "largest object", "snr (M_J)"):
         assert row in md, res.stdout[-2000:]
-    assert sorted(os.listdir(figs)) == ["study_s4_curve.png", "study_s4_distractors.png"]
+    assert "offscreen (fg_pixels)" in md
+    assert {"study_s4_curve.png", "study_s4_distractors.png", "study_probe_snr.png",
+            "study_probe_offscreen.png", "runs.json"} <= set(os.listdir(figs))  # fmt: skip
     data = json.loads((tmp_path / "st" / "results.json").read_text())
     autr = data["results"]["s4"]["AuTR"][0]
-    assert set(autr) == {"test", "test_unseen", "test_openset"}
+    assert set(autr) == {"test", "test_unseen", "test_openset", *PROBES["s4"]}
     assert any(k.startswith("M_J/distractors=") for k in autr["test"])
+    raw = json.loads((figs / "runs.json").read_text())
+    assert len(raw["runs"]) == 3 and raw["commit"] and raw["runs"][0]["metrics"]["test"]["M_J"] >= 0

@@ -1,16 +1,22 @@
 #!/usr/bin/env python
-"""The AVS-Synth study: what AuTR's parts buy, with the same training budget per row.
+"""The AVS-Synth study: what AuTR's parts buy, with the same training budget per row, and where it
+breaks (noise, same-category sources, switching, off-screen sound).
 
-Rows: AuTR (audio-aware queries + dynamic conv), learned queries, dot-product mask head, visual only
-(configs/avs_synth/{s4,ms3}_autr_R18.yaml and configs/avs_synth/study/*.yaml), and the evaluator's
-two trivial baselines. Columns: M_J / M_F on test, test_unseen and test_openset, mean +- std over
-seeds. Also M_J against the number of silent distractors and a training curve (loss, val M_J).
+Rows (each a set of config overrides on the recipe's config, trained with the same budget and
+seeds): AuTR; learned queries; dot-product mask head; visual only; 1 / 10 queries (AuTR has 5);
+without the sound loss; next to the evaluator's two trivial baselines. Columns: M_J / M_F on test,
+test_unseen and test_openset, mean +- std over seeds, M_J against the number of silent
+distractors, a training curve (loss, val M_J), and with --probes the probe splits
+(autr_d2/data/synth_probes.py): M_J against SNR and telephone audio, same-category copies, MS3 M_J
+against the switching period, and the predicted foreground when the sound is off screen.
 
-python tools/run_study.py --quick          # the whole table, small data and budget (< 30 min, CPU)
-python tools/run_study.py                  # the reported budget (hours on a CPU)
+python tools/run_study.py --quick          # every row once, small data and budget (< 30 min, CPU)
+python tools/run_study.py                  # the reported budget: 3 seeds (hours on a CPU)
 
-Finished runs are reused (the study resumes); results go to <output>/results.{json,md} and the
-figures to --figures.
+--recipe paper (default) studies the paper's regime (configs/avs_synth/paper/*: frozen pretrained
+encoders, made once by the same step as `make demo`); --recipe scratch the from-scratch R18 recipe.
+Finished runs are reused (the study resumes). Results go to <output>/results.{json,md}, the
+figures and every run's raw metrics (runs.json) to --figures.
 """
 
 import argparse
@@ -22,23 +28,38 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VARIANTS = {
-    "AuTR": "configs/avs_synth/{s}_autr_R18.yaml",
-    "learned queries": "configs/avs_synth/study/{s}_learned_queries.yaml",
-    "dot-product head": "configs/avs_synth/study/{s}_dot_head.yaml",
-    "visual only": "configs/avs_synth/study/{s}_visual_only.yaml",
+RECIPES = {
+    "paper": "configs/avs_synth/paper/{s}_autr_effl0.yaml",
+    "scratch": "configs/avs_synth/{s}_autr_R18.yaml",
+}
+VARIANTS = {  # row -> config overrides on the recipe
+    "AuTR": [],
+    "learned queries": ["MODEL.AUTR.QUERY_INIT", "learned"],
+    "dot-product head": ["MODEL.AUTR.MASK_HEAD", "dot"],
+    "visual only": ["MODEL.AUDIO.ENABLED", "False"],
+    "1 query": ["MODEL.AUTR.NUM_QUERIES", "1"],
+    "10 queries": ["MODEL.AUTR.NUM_QUERIES", "10"],
+    "without the sound loss": ["MODEL.AUTR.SOUND_WEIGHT", "0.0", "MODEL.AUTR.COST_SOUND", "0.0"],
 }
 SPLITS = ("test", "test_unseen", "test_openset")
 MODES = {
     "quick": {
-        "iters": 80,
+        "iters": 40,
+        "seeds": [1],
+        "probes": 20,
         "sizes": {
-            "s4": {"train": 400, "val": 40, "test": 60, "test_unseen": 60, "test_openset": 60},
-            "ms3": {"train": 200, "val": 20, "test": 40, "test_unseen": 40, "test_openset": 40},
+            "s4": {"train": 300, "val": 30, "test": 40, "test_unseen": 40, "test_openset": 40},
+            "ms3": {"train": 150, "val": 20, "test": 30, "test_unseen": 30, "test_openset": 30},
         },
         "output": "output/study_quick",
     },
-    "full": {"iters": 1500, "sizes": None, "output": "output/study"},
+    "full": {
+        "iters": 1000,
+        "seeds": [1, 2, 3],
+        "probes": 100,
+        "sizes": None,
+        "output": "output/study",
+    },
 }
 
 
@@ -56,7 +77,7 @@ def train(config, out, seed, iters, curve, env, opts=()):
     cmd += ["OUTPUT_DIR", out, "SEED", str(seed), "SOLVER.MAX_ITER", str(iters)]
     cmd += ["SOLVER.CHECKPOINT_PERIOD", str(max(iters // 2, 1))]
     if curve:  # val M_J during training, for the training-curve figure
-        subset = "s4" if "/s4_" in config else "ms3"
+        subset = "s4" if "s4_" in os.path.basename(config) else "ms3"
         cmd += ["DATASETS.TEST", f"('avs_synth_{subset}_val',)"]
         cmd += ["TEST.EVAL_PERIOD", str(max(iters // 6, 1)), "SOLVER.LOG_PERIOD", "10"]
     else:
@@ -136,64 +157,158 @@ def table(results, baselines):
     return "\n".join(lines)
 
 
+PROBE_SWEEPS = {  # figure name -> (subset, [(x label, probe split)], metric)
+    "snr": (
+        "s4",
+        [(str(v), f"test_snr{v}") for v in (20, 10, 5, 0, -5)] + [("clean", "test")],
+        "M_J",
+    ),
+    "switching": (
+        "ms3",
+        [("1 s", "test_switch1"), ("2 s", "test_switch2"), ("never", "test_switchnever")],
+        "M_J",
+    ),  # fmt: skip
+    "same_category": (
+        "s4",
+        [("one of two sounds", "test_samecat_one"), ("both sound", "test_samecat_both")],
+        "M_J",
+    ),  # fmt: skip
+    "offscreen": ("s4", [("off-screen sound", "test_offscreen")], "fg_pixels"),
+    "telephone": ("s4", [("8 kHz audio", "test_tel8k"), ("clean", "test")], "M_J"),
+}
+
+
+def probe_figures(results, baselines, out_dir):
+    """One figure per probe sweep: the rows' mean (and the baselines) against the sweep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for name, (subset, points, metric) in PROBE_SWEEPS.items():
+        if subset not in results:
+            continue
+        rows = {v: r for v, r in results[subset].items() if points[0][1] in r[0]}
+        if not rows:
+            continue
+        fig, ax = plt.subplots(figsize=(5.2, 3.4))
+        xs = [x for x, _ in points]
+        for variant, per_seed in rows.items():
+            ys = [statistics.mean(r[sp][metric] for r in per_seed) for _, sp in points]
+            ax.plot(xs, ys, marker="o", label=variant)
+        for b, per_split in baselines[subset].items():
+            if all(sp in per_split for _, sp in points):
+                ys = [per_split[sp][metric] for _, sp in points]
+                ax.plot(xs, ys, marker="x", linestyle="--", label=f"baseline: {b}")
+        ax.set(
+            ylabel=f"{metric} (%)", title=f"AVS-Synth {subset.upper()}: {name.replace('_', ' ')}"
+        )
+        ax.legend(fontsize=6)
+        fig.tight_layout()
+        path = os.path.join(out_dir, f"study_probe_{name}.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def probe_table(results, baselines):
+    lines = ["| sweep | point | " + " | ".join(["method", "value"]) + " |", "|---|---|---|---:|"]
+    for name, (subset, points, metric) in PROBE_SWEEPS.items():
+        for x, sp in points:
+            for variant, per_seed in results.get(subset, {}).items():
+                if sp in per_seed[0]:
+                    m, sd = mean_std([r[sp][metric] for r in per_seed])
+                    lines.append(f"| {name} ({metric}) | {x} | {variant} | {m:.1f} ± {sd:.1f} |")
+            for b, per_split in baselines.get(subset, {}).items():
+                if sp in per_split:
+                    lines.append(f"| {name} ({metric}) | {x} | baseline: {b} | "
+                                 f"{per_split[sp][metric]:.1f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(args):
+    from autr_d2.data.synth_probes import PROBES
+
     mode = dict(MODES["quick" if args.quick else "full"])
     iters = args.iters or mode["iters"]
-    out = os.path.join(ROOT, args.output or mode["output"])
+    seeds = args.seeds or mode["seeds"]
+    n_probes = mode["probes"] if args.probes is None else args.probes
+    out = os.path.join(
+        ROOT, args.output or mode["output"] + ("" if args.recipe == "paper" else "_scratch")
+    )
     datasets = args.datasets or os.path.join(out, "datasets")
     env = dict(os.environ, DETECTRON2_DATASETS=datasets)
     os.environ["DETECTRON2_DATASETS"] = datasets  # before autr_d2 registers the datasets
     t0 = time.perf_counter()
     from autr_d2.data.synth import DEFAULT_SIZES, ensure_avs_synth
 
-    sizes = mode["sizes"] or DEFAULT_SIZES
-    ensure_avs_synth(os.path.join(datasets, "avs_synth"), {s: sizes[s] for s in args.subsets})
+    sizes = {s: dict((mode["sizes"] or DEFAULT_SIZES)[s]) for s in args.subsets}
+    probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
+    for s in args.subsets:
+        sizes[s].update(dict.fromkeys(probes[s], n_probes))
+    ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
+    if args.recipe == "paper":
+        from run_demo import pretrained_encoders  # tools/ is on sys.path when run as a script
+
+        pretrained_encoders(env)
 
     runs = []
     for subset in args.subsets:
+        config = os.path.join(ROOT, RECIPES[args.recipe].format(s=subset))
         for variant in args.variants:
-            pattern = VARIANTS[variant]
-            for seed in args.seeds:
-                config = os.path.join(ROOT, pattern.format(s=subset))
+            for seed in seeds:
                 tag = variant.replace(" ", "_").replace("-", "_")
                 run_dir = os.path.join(out, subset, tag, f"seed{seed}")
-                curve = variant == "AuTR" and seed == args.seeds[0]
-                train(config, run_dir, seed, iters, curve, env, args.opts)
-                runs.append((subset, variant, config, run_dir, curve))
+                curve = variant == "AuTR" and seed == seeds[0]
+                opts = [*VARIANTS[variant], *args.opts]
+                train(config, run_dir, seed, iters, curve, env, opts)
+                runs.append((subset, variant, config, run_dir, curve, opts))
 
     import autr_d2  # noqa: F401
     from autr_d2.engine import evaluate_weights
     from autr_d2.evaluation import evaluate_baseline
 
-    results, curves, baselines = {}, {}, {}
-    for subset, variant, config, run_dir, curve in runs:
-        names = [f"avs_synth_{subset}_{sp}" for sp in SPLITS]
+    results, curves, baselines, raw = {}, {}, {}, []
+    for subset, variant, config, run_dir, curve, opts in runs:
+        splits = [*SPLITS, *probes[subset]]
+        names = [f"avs_synth_{subset}_{sp}" for sp in splits]
         cache = os.path.join(run_dir, "study_eval.json")
-        if os.path.isfile(cache):
-            res = json.load(open(cache))
-        else:
-            res = evaluate_weights(
-                config,
-                os.path.join(run_dir, "model_final.pth"),
-                names,
-                ["OUTPUT_DIR", run_dir] + list(args.opts),
-            )
+        res = json.load(open(cache)) if os.path.isfile(cache) else {}
+        todo = [n for n in names if n not in res]
+        if todo:
+            weights = os.path.join(run_dir, "model_final.pth")
+            res.update(evaluate_weights(config, weights, todo, ["OUTPUT_DIR", run_dir, *opts]))
             json.dump(res, open(cache, "w"), indent=1)
-        per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in SPLITS}
+        per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
+        raw.append({"subset": subset, "variant": variant, "run": os.path.relpath(run_dir, ROOT),
+                    "overrides": opts, "iters": iters, "metrics": per_split})  # fmt: skip
         if curve:
             curves[subset] = os.path.join(run_dir, "metrics.json")
     for subset in args.subsets:
+        splits = [*SPLITS, *probes[subset]]
         baselines[subset] = {
             b.replace("_", " "): {
-                sp: evaluate_baseline(b, f"avs_synth_{subset}_{sp}")["avs"] for sp in SPLITS
+                sp: evaluate_baseline(b, f"avs_synth_{subset}_{sp}")["avs"] for sp in splits
             }
             for b in ("all_background", "largest_object")
         }
     md = table(results, baselines)
-    written = figures(results, curves, args.figures)
+    if any(probes.values()):
+        md += "\n\n" + probe_table(results, baselines)
+    os.makedirs(args.figures, exist_ok=True)
+    written = figures(results, curves, args.figures) + probe_figures(
+        results, baselines, args.figures
+    )
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip()  # fmt: skip
+    meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": commit}
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"results": results, "baselines": baselines, "iters": iters}, f, indent=1)
+        json.dump({**meta, "results": results, "baselines": baselines}, f, indent=1)
+    with open(os.path.join(args.figures, "runs.json"), "w") as f:  # the raw numbers
+        json.dump({**meta, "runs": raw, "baselines": baselines}, f, indent=1)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(md + "\n")
     print("\n" + md + "\n")
@@ -202,9 +317,10 @@ def main(args):
 
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="small data, 80 iterations per run")
+    p.add_argument("--quick", action="store_true", help="small data, 40 iterations, one seed")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="paper")
     p.add_argument("--iters", type=int, default=0, help="training iterations per run")
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="default 1 2 3 (quick: 1)")
     p.add_argument(
         "--variants",
         nargs="+",
@@ -214,7 +330,8 @@ def get_parser():
         help=f"rows to train (default all: {', '.join(repr(v) for v in VARIANTS)})",
     )
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
-    p.add_argument("--output", default="", help="default output/study[_quick]")
+    p.add_argument("--probes", type=int, default=None, help="clips per probe split (0: none)")
+    p.add_argument("--output", default="", help="default output/study[_quick][_scratch]")
     p.add_argument("--datasets", default="", help="an existing DETECTRON2_DATASETS to use")
     p.add_argument("--figures", default=os.path.join(ROOT, "docs", "figures"))
     p.add_argument(
