@@ -500,58 +500,47 @@ class AuTR(nn.Module):
         return (probs * keep).amax(1)
 
     def inference(self, outputs, attention, images, batched_inputs):
-        t = self.num_frames
+        """Binary mode: per frame ``{"sem_seg": [2,H,W]}`` (background / sounding probability)."""
         prob = self.frame_probability(outputs["sound"], outputs["masks"])  # [BT, h, w]
-        pad_h, pad_w = images.tensor.shape[-2:]
-        prob = F.interpolate(
-            prob[:, None], size=(pad_h, pad_w), mode="bilinear", align_corners=False
-        )[:, 0]
-        results = []
-        for i, x in enumerate(batched_inputs):
-            img_h, img_w = images.image_sizes[i * t]
-            out_h, out_w = x.get("height", img_h), x.get("width", img_w)
-            p = prob[i * t : (i + 1) * t, :img_h, :img_w]
-            if (out_h, out_w) != (img_h, img_w):
-                p = F.interpolate(
-                    p[:, None], size=(out_h, out_w), mode="bilinear", align_corners=False
-                )[:, 0]
-            p = p.clamp(0, 1)
-            res = {
-                "frames": [{"sem_seg": torch.stack([1 - p[k], p[k]])} for k in range(t)],
-                "sound_scores": outputs["sound"][i * t : (i + 1) * t].sigmoid(),
-                "query_masks": outputs["masks"][i * t : (i + 1) * t].sigmoid(),
-            }
-            if attention is not None:
-                w, (h, wd) = attention
-                res["attention"] = w[i * t : (i + 1) * t].reshape(t, -1, h, wd)
-            results.append(res)
-        return results
+
+        def sem_seg(m):
+            p = m[0].clamp(0, 1)
+            return torch.stack([1 - p, p])
+
+        return self._per_clip(prob[:, None], sem_seg, outputs, attention, images, batched_inputs)
 
     def semantic_inference(self, outputs, attention, images, batched_inputs):
-        """Semantic mode: per frame ``{"sem_seg": [C+1,H,W]}`` scores (modeling/semantic.py) at
-        the clip's "height"/"width", plus the per-query outputs."""
-        t = self.num_frames
+        """Semantic mode: per frame ``{"sem_seg": [C+1,H,W]}`` scores (modeling/semantic.py)."""
         fg = None
         if self.semantic_foreground == "sound":
             fg = self.frame_probability(outputs["sound"], outputs["masks"])
         scores = semantic_scores(outputs["classes"], outputs["masks"], fg)  # [BT, C+1, h, w]
-        pad_h, pad_w = images.tensor.shape[-2:]
-        scores = F.interpolate(scores, size=(pad_h, pad_w), mode="bilinear", align_corners=False)
+        return self._per_clip(scores, lambda m: m, outputs, attention, images, batched_inputs)
+
+    def _per_clip(self, maps, sem_seg, outputs, attention, images, batched_inputs):
+        """``[B*T, K, h, w]`` stride-4 maps -> per clip: T dicts ``{"sem_seg": sem_seg(map)}`` at
+        the clip's "height"/"width" (padding cut off), and the per-query outputs."""
+        t = self.num_frames
+        maps = F.interpolate(
+            maps, size=images.tensor.shape[-2:], mode="bilinear", align_corners=False
+        )
         results = []
         for i, x in enumerate(batched_inputs):
             img_h, img_w = images.image_sizes[i * t]
             out_h, out_w = x.get("height", img_h), x.get("width", img_w)
-            s = scores[i * t : (i + 1) * t, :, :img_h, :img_w]
+            m = maps[i * t : (i + 1) * t, :, :img_h, :img_w]
             if (out_h, out_w) != (img_h, img_w):
-                s = F.interpolate(s, size=(out_h, out_w), mode="bilinear", align_corners=False)
+                m = F.interpolate(m, size=(out_h, out_w), mode="bilinear", align_corners=False)
+            clip = slice(i * t, (i + 1) * t)
             res = {
-                "frames": [{"sem_seg": s[k]} for k in range(t)],
-                "sound_scores": outputs["sound"][i * t : (i + 1) * t].sigmoid(),
-                "query_masks": outputs["masks"][i * t : (i + 1) * t].sigmoid(),
-                "query_classes": outputs["classes"][i * t : (i + 1) * t].softmax(-1),
+                "frames": [{"sem_seg": sem_seg(m[k])} for k in range(t)],
+                "sound_scores": outputs["sound"][clip].sigmoid(),
+                "query_masks": outputs["masks"][clip].sigmoid(),
             }
+            if "classes" in outputs:
+                res["query_classes"] = outputs["classes"][clip].softmax(-1)
             if attention is not None:
                 w, (h, wd) = attention
-                res["attention"] = w[i * t : (i + 1) * t].reshape(t, -1, h, wd)
+                res["attention"] = w[clip].reshape(t, -1, h, wd)
             results.append(res)
         return results

