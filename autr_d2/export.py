@@ -18,7 +18,8 @@ class AuTRInferenceGraph(nn.Module):
 
     def __init__(self, model):
         super().__init__()
-        self.model = model.eval()
+        self.model = model
+        self.eval()
 
     def forward(self, frames, mel):
         m = self.model

@@ -23,6 +23,31 @@ def synth_root(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def overfit_run():
+    """A tiny model trained 60 steps to segment one clip's block: (model in eval mode, the clip,
+    first loss, last loss). Trained once per session: the overfit test checks it, the precision
+    and export tests use copies of it."""
+    from detectron2.modeling import build_model
+    from detectron2.utils.events import EventStorage
+
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1))
+    clip = random_clip()
+    clip["masks"] = torch.zeros(5, 64, 64, dtype=torch.uint8)
+    clip["masks"][:, 16:40, 20:48] = 1
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    losses = []
+    with EventStorage():
+        for _ in range(60):
+            loss = sum(model([clip]).values())
+            losses.append(loss.item())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval(), clip, losses[0], losses[-1]
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -62,15 +62,15 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
         "run_study.py",
         *("--recipe", "scratch", "--subsets", "s4", "--seeds", "1", "--iters", "2"),
         *("--probes", "2", "--output", str(tmp_path / "st"), "--datasets", str(root.parent)),
-        *("--variants", "AuTR", "visual only", "10 queries", "--figures", str(figs)),
+        *("--variants", "AuTR", "10 queries", "--figures", str(figs)),
         *(*TINY, "MODEL.AUTR.DEC_LAYERS", "1"),  # overrides reach every run
     )
-    for variant in ("AuTR", "visual_only"):
+    for variant in ("AuTR", "10_queries"):
         run_cfg = (tmp_path / "st" / "s4" / variant / "seed1" / "config.yaml").read_text()
         assert "DEC_LAYERS: 1\n" in run_cfg
     assert "NUM_QUERIES: 10\n" in (tmp_path / "st/s4/10_queries/seed1/config.yaml").read_text()
     md = (tmp_path / "st" / "results.md").read_text()
-    for row in ("AuTR", "10 queries", "visual only", "largest object", "snr (M_J)"):
+    for row in ("AuTR", "10 queries", "largest object", "snr (M_J)"):
         assert row in md, res.stdout[-2000:]
     assert "offscreen (fg_pixels)" in md
     assert {"study_s4_curve.png", "study_s4_distractors.png", "study_probe_snr.png",
@@ -82,4 +82,4 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     assert "picks_sounding" in md and "M_J, another clip's audio" in md
     assert any(k.startswith("M_J/distractors=") for k in autr["test"])
     raw = json.loads((figs / "runs.json").read_text())
-    assert len(raw["runs"]) == 3 and raw["commit"] and raw["runs"][0]["metrics"]["test"]["M_J"] >= 0
+    assert len(raw["runs"]) == 2 and raw["commit"] and raw["runs"][0]["metrics"]["test"]["M_J"] >= 0

@@ -242,23 +242,10 @@ def test_audio_category_loss_by_hand_and_reaches_the_audio_encoder():
         build_model(tiny_cfg(*cat[:3], 1))
 
 
-def test_tiny_model_overfits_one_clip():
-    torch.manual_seed(0)
-    model = build_model(tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1))
-    clip = random_clip()
-    clip["masks"] = torch.zeros(5, 64, 64, dtype=torch.uint8)
-    clip["masks"][:, 16:40, 20:48] = 1
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
-    first = None
-    with EventStorage():
-        for _ in range(60):
-            loss = sum(model([clip]).values())
-            first = first if first is not None else loss.item()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    assert loss.item() < first / 2
-    model.eval()
+def test_tiny_model_overfits_one_clip(overfit_run):
+    model, clip, first, last = overfit_run  # 60 AdamW steps on one clip (conftest)
+    assert last < first / 2
+    assert not model.training
     with torch.no_grad():
         prob = model([clip])[0]["frames"][0]["sem_seg"][1]
     pred, gt = prob > 0.5, clip["masks"][0].bool()

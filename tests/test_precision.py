@@ -2,6 +2,7 @@
 training runs on the CPU with float32 losses, and the exported inference graph (torch.export, ONNX)
 equals the eager model."""
 
+import copy
 import os
 
 import numpy as np
@@ -16,22 +17,11 @@ from .conftest import random_clip, tiny_cfg
 from .test_train import TINY, train_net
 
 
-@pytest.fixture(scope="module")
-def overfit_model():
-    """A tiny model trained to segment one clip's block (as test_tiny_model_overfits_one_clip)."""
-    torch.manual_seed(0)
-    model = build_model(tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1))
-    clip = random_clip()
-    clip["masks"] = torch.zeros(5, 64, 64, dtype=torch.uint8)
-    clip["masks"][:, 16:40, 20:48] = 1
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
-    with EventStorage():
-        for _ in range(60):
-            loss = sum(model([clip]).values())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return model.eval(), clip
+@pytest.fixture
+def overfit_model(overfit_run):
+    """A copy of the session's tiny model trained on one clip's block (conftest.overfit_run)."""
+    model, clip, _, _ = overfit_run
+    return copy.deepcopy(model), clip
 
 
 def test_bf16_inference_agrees_with_fp32(overfit_model):

@@ -233,7 +233,7 @@ def test_sigkill_then_resume_continues_with_unbroken_metrics(synth_root, tmp_pat
     env = dict(os.environ, DETECTRON2_DATASETS=os.path.dirname(synth_root))
     from .test_train import TINY
 
-    max_iter = 40
+    max_iter = 16
     cmd = [
         sys.executable,
         os.path.join(ROOT, "tools", "train_net.py"),
@@ -248,7 +248,7 @@ def test_sigkill_then_resume_continues_with_unbroken_metrics(synth_root, tmp_pat
     last = out / "last_checkpoint"
     deadline = time.time() + 240
     while time.time() < deadline:
-        if last.is_file() and last.read_text().strip() >= "model_0000009.pth":
+        if last.is_file() and last.read_text().strip() >= "model_0000004.pth":
             break
         assert proc.poll() is None, "training ended before it could be killed"
         time.sleep(0.05)
@@ -348,8 +348,9 @@ def test_interrupted_generator_resumes_to_the_same_dataset(tmp_path):
 # ----------------------------------------------------------------------------- memory
 def test_evaluator_memory_does_not_grow_per_clip(tmp_path):
     """The evaluator keeps per-clip sums (a 255-float F curve and counters), never predictions:
-    its state per clip is the same for 64- and 512-pixel frames, and 300 clips of 224 px frames
-    (1.2 GB of probabilities if kept) move RSS by a few MB at most."""
+    its state per clip is the same for 64- and 512-pixel frames (up to the few bytes pickle spends
+    on larger pixel counts), and 150 clips of 224 px frames
+    (600 MB of probabilities if kept) move RSS by a few MB at most."""
     import psutil
 
     from autr_d2.evaluation import AVSEvaluator
@@ -366,7 +367,9 @@ def test_evaluator_memory_does_not_grow_per_clip(tmp_path):
 
     small, _ = state_bytes(64, 10)
     large, _ = state_bytes(512, 10)
-    assert small == large and small < 4096
+    # 64x64 vs 512x512 frames: 64x the pixels, so a kept map would grow the state ~64-fold; pixel
+    # counters pickle as 1-, 2- or 4-byte ints, which moves the size by a few bytes per clip
+    assert abs(small - large) < 32 and small < 4096
 
     gt = tmp_path / "gt224.png"
     Image.fromarray(np.eye(224, dtype=np.uint8) * 255).save(gt)
@@ -374,9 +377,9 @@ def test_evaluator_memory_does_not_grow_per_clip(tmp_path):
     ev.reset()
     proc = psutil.Process()
     rss = []
-    for i in range(300):
+    for i in range(150):
         out = {"frames": [{"sem_seg": torch.rand(2, 224, 224)} for _ in range(5)]}
         ev.process([{"clip_id": f"c{i}", "sem_seg_file_names": [str(gt)] * 5}], [out])
-        if i in (49, 299):
+        if i in (29, 149):
             rss.append(proc.memory_info().rss)
     assert rss[1] - rss[0] < 40 * 2**20

@@ -87,6 +87,11 @@ def train(config, out, seed, iters, curve, env, opts=()):
     sh(cmd, env)
 
 
+def run_tag(variant):
+    """'dot-product head' -> 'dot_product_head' (the run's folder name)."""
+    return variant.replace(" ", "_").replace("-", "_")
+
+
 def mean_std(values):
     if not values:
         return float("nan"), float("nan")
@@ -131,7 +136,7 @@ def figures(results, curves, out_dir):
         if val:
             ax2 = ax.twinx()
             ax2.plot(*zip(*val), color="tab:red", marker="o")
-            ax2.set_ylabel("val M_J (%)", color="tab:red")
+            ax2.set_ylabel("M_J on the run's DATASETS.TEST (%)", color="tab:red")
         ax.set_title(f"AuTR on AVS-Synth {subset.upper()} (seed 1)")
         fig.tight_layout()
         path = os.path.join(out_dir, f"study_{subset}_curve.png")
@@ -273,6 +278,9 @@ def main(args):
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
+        if all(os.path.isfile(os.path.join(out, s, run_tag(v), f"seed{seed}", "model_final.pth"))
+               for v in args.variants for seed in seeds):  # fmt: skip
+            sizes[s].update(train=0, val=0)  # every run is trained: a test-only tree will do
     ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
     encoders = []
     if args.recipe == "paper":
@@ -285,8 +293,7 @@ def main(args):
         config = os.path.join(ROOT, RECIPES[args.recipe].format(s=subset))
         for variant in args.variants:
             for seed in seeds:
-                tag = variant.replace(" ", "_").replace("-", "_")
-                run_dir = os.path.join(out, subset, tag, f"seed{seed}")
+                run_dir = os.path.join(out, subset, run_tag(variant), f"seed{seed}")
                 curve = variant == "AuTR" and seed == seeds[0]
                 opts = [*encoders, *VARIANTS[variant], *args.opts]
                 train(config, run_dir, seed, iters, curve, env, opts)
