@@ -58,7 +58,7 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
                        progress=False)  # fmt: skip
     figs = tmp_path / "figs"
     res = run_tool(
-        str(root),
+        str(tmp_path / "elsewhere" / "avs_synth"),  # DETECTRON2_DATASETS: --datasets must win
         "run_study.py",
         *("--recipe", "scratch", "--subsets", "s4", "--seeds", "1", "--iters", "2"),
         *("--probes", "2", "--output", str(tmp_path / "st"), "--datasets", str(root.parent)),

@@ -259,8 +259,6 @@ def probe_table(results, baselines):
 
 
 def main(args):
-    from autr_d2.data.synth_probes import PROBES
-
     mode = dict(MODES["quick" if args.quick else "full"])
     iters = args.iters or mode["iters"]
     seeds = args.seeds or mode["seeds"]
@@ -268,11 +266,12 @@ def main(args):
     out = os.path.join(
         ROOT, args.output or mode["output"] + ("" if args.recipe == "paper" else "_scratch")
     )
-    datasets = args.datasets or os.path.join(out, "datasets")
+    datasets = os.path.abspath(args.datasets or os.path.join(out, "datasets"))
     env = dict(os.environ, DETECTRON2_DATASETS=datasets)
     os.environ["DETECTRON2_DATASETS"] = datasets  # before autr_d2 registers the datasets
     t0 = time.perf_counter()
     from autr_d2.data.synth import DEFAULT_SIZES, ensure_avs_synth
+    from autr_d2.data.synth_probes import PROBES
 
     sizes = {s: dict((mode["sizes"] or DEFAULT_SIZES)[s]) for s in args.subsets}
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
