@@ -49,9 +49,9 @@ MODES = {
     "quick": {
         "train": 1000,
         "test": 200,
-        "iters": 700,
+        "iters": 600,
         "size": 128,
-        "audio_steps": 300,
+        "audio_steps": 250,
         "folder": "output/autr_demo",
     },  # fmt: skip
     "long": {

@@ -98,6 +98,12 @@ def mean_std(values):
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def cell(values):
+    """A table cell: the value of one seed, or mean ± std over several."""
+    m, sd = mean_std(values)
+    return f"{m:.1f}" if len(values) == 1 else f"{m:.1f} ± {sd:.1f}"
+
+
 def figures(results, curves, out_dir):
     import matplotlib
 
@@ -154,9 +160,10 @@ def table(results, baselines):
             cells = []
             for split in SPLITS:
                 for metric in ("M_J", "M_F"):
-                    m, s = mean_std([r[split][metric] for r in per_seed])
-                    cells.append(f"{m:.1f} ± {s:.1f}")
-            lines.append(f"| {subset} | {variant} ({len(per_seed)} seeds) | {' | '.join(cells)} |")
+                    cells.append(cell([r[split][metric] for r in per_seed]))
+            n = len(per_seed)
+            name = f"{variant} ({n} seed{'s' * (n > 1)})"
+            lines.append(f"| {subset} | {name} | {' | '.join(cells)} |")
         for name, per_split in baselines[subset].items():
             cells = [f"{per_split[sp][mt]:.1f}" for sp in SPLITS for mt in ("M_J", "M_F")]
             lines.append(f"| {subset} | baseline: {name} | {' | '.join(cells)} |")
@@ -175,11 +182,9 @@ def diagnostics_table(results, baselines):
     ]
     for subset, variants in results.items():
         for variant, per_seed in variants.items():
-            cells = [
-                mean_std([r["test"].get(k, float("nan")) for r in per_seed]) for k in DIAGNOSTICS
-            ]
-            cells.append(mean_std([r[SWAPPED]["M_J"] for r in per_seed]))
-            row = " | ".join(f"{m:.1f} ± {sd:.1f}" for m, sd in cells)
+            cells = [cell([r["test"].get(k, float("nan")) for r in per_seed]) for k in DIAGNOSTICS]
+            cells.append(cell([r[SWAPPED]["M_J"] for r in per_seed]))
+            row = " | ".join(cells)
             lines.append(f"| {subset} | {variant} | {row} |")
         for name, per_split in baselines[subset].items():
             cells = [f"{per_split['test'].get(k, float('nan')):.1f}" for k in DIAGNOSTICS]
@@ -249,8 +254,8 @@ def probe_table(results, baselines):
         for x, sp in points:
             for variant, per_seed in results.get(subset, {}).items():
                 if sp in per_seed[0]:
-                    m, sd = mean_std([r[sp][metric] for r in per_seed])
-                    lines.append(f"| {name} ({metric}) | {x} | {variant} | {m:.1f} ± {sd:.1f} |")
+                    value = cell([r[sp][metric] for r in per_seed])
+                    lines.append(f"| {name} ({metric}) | {x} | {variant} | {value} |")
             for b, per_split in baselines.get(subset, {}).items():
                 if sp in per_split:
                     lines.append(f"| {name} ({metric}) | {x} | baseline: {b} | "
