@@ -2,7 +2,9 @@
 
 import json
 import os
+import tempfile
 
+from .conftest import tiny_cfg
 from .test_tools import run_tool
 from .test_train import ROOT, TINY
 
@@ -44,6 +46,18 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
     before_ms, after_ms = (float(c) for c in row.strip("|").split("|")[1:])
     assert abs(after_ms - before_ms / 2) <= 1
     assert "| precision | float32 | bfloat16 |" in lines
+
+
+def test_benchmark_loader_removes_the_tree_it_made(tmp_path, monkeypatch):
+    """Without the training split on disk the loader figure comes from a tiny generated tree in
+    the temporary folder; the benchmark removes it afterwards (it used to stay behind)."""
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
+    from benchmark import loader_speed
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    res = loader_speed(tiny_cfg("DATASETS.TRAIN", "('no_such_split',)"), n_batches=1)
+    assert res["source"] == "benchmark_avs_synth_s4_train" and res["clips_per_s"] > 0
+    assert os.listdir(tmp_path) == []
 
 
 def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):

@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -144,12 +145,17 @@ def loader_speed(cfg, n_batches):
     cfg = cfg.clone()
     cfg.defrost()
     cfg.DATASETS.TRAIN = (source,)
-    loader = iter(Trainer.build_train_loader(cfg))
-    next(loader)  # workers started, first batch ready
-    t0 = time.perf_counter()
-    for _ in range(n_batches):
-        next(loader)
-    dt = time.perf_counter() - t0
+    try:
+        loader = iter(Trainer.build_train_loader(cfg))
+        next(loader)  # workers started, first batch ready
+        t0 = time.perf_counter()
+        for _ in range(n_batches):
+            next(loader)
+        dt = time.perf_counter() - t0
+        del loader  # its workers stop before their files go
+    finally:
+        if tmp is not None:  # the tiny tree this function wrote, and nothing else
+            shutil.rmtree(tmp, ignore_errors=True)
     return {"source": source, "clips_per_s": n_batches * cfg.SOLVER.IMS_PER_BATCH / dt}
 
 
