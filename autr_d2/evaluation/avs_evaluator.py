@@ -94,6 +94,21 @@ def frame_object_stats(pred, objects, sounding):
     return picked, int(covered[silent].sum()), int(pred.sum())
 
 
+def gather_in_dataset_order(clips, dataset_name, distributed):
+    """``{clip_id: record}`` of this process -> every process's records in the dataset's order,
+    on the main process; ``[]`` on the others and when nothing was evaluated."""
+    if distributed:
+        comm.synchronize()
+        parts = comm.gather(clips, dst=0)
+        if not comm.is_main_process():
+            return []
+        clips = dict(itertools.chain.from_iterable(p.items() for p in parts))
+    if not clips:
+        return []
+    order = [d["clip_id"] for d in DatasetCatalog.get(dataset_name)]
+    return [clips[c] for c in order if c in clips]
+
+
 class AVSEvaluator(DatasetEvaluator):
     """M_J and M_F (official grouping), their per-frame variants, per-category M_J, frames
     scored."""
@@ -198,18 +213,9 @@ class AVSEvaluator(DatasetEvaluator):
             rec["j_picked_sum"] += j if picked else 0.0
 
     def evaluate(self):
-        if self._distributed:
-            comm.synchronize()
-            parts = comm.gather(self._clips, dst=0)
-            if not comm.is_main_process():
-                return {}
-            clips = dict(itertools.chain.from_iterable(p.items() for p in parts))
-        else:
-            clips = self._clips
-        if not clips:
+        ordered = gather_in_dataset_order(self._clips, self._dataset_name, self._distributed)
+        if not ordered:  # another process, or nothing evaluated
             return {}
-        order = [d["clip_id"] for d in DatasetCatalog.get(self._dataset_name)]
-        ordered = [clips[c] for c in order if c in clips]
         j_n = sum(r["j_n"] for r in ordered)
         f_n = sum(r["f_n"] for r in ordered)
         group_f, group_j = [], []

@@ -23,16 +23,15 @@ Per-clip sums are kept, gathered and summed in dataset order, so distributed eva
 single-process numbers.
 """
 
-import itertools
 from collections import OrderedDict
 
 import numpy as np
-from detectron2.data import DatasetCatalog, MetadataCatalog
+from detectron2.data import MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
-from detectron2.utils import comm
 
 from ..data.clip_mapper import read_color_label
 from ..data.datasets.avss import AVSS_PADDED_FRAMES
+from .avs_evaluator import gather_in_dataset_order
 
 __all__ = ["AVSSEvaluator", "frame_class_stats", "class_means", "BETA2", "EPS"]
 
@@ -121,18 +120,9 @@ class AVSSEvaluator(DatasetEvaluator):
             self._clips[inp["clip_id"]] = rec
 
     def evaluate(self):
-        if self._distributed:
-            comm.synchronize()
-            parts = comm.gather(self._clips, dst=0)
-            if not comm.is_main_process():
-                return {}
-            clips = dict(itertools.chain.from_iterable(p.items() for p in parts))
-        else:
-            clips = self._clips
-        if not clips:
+        ordered = gather_in_dataset_order(self._clips, self._dataset_name, self._distributed)
+        if not ordered:  # another process, or nothing evaluated
             return {}
-        order = [d["clip_id"] for d in DatasetCatalog.get(self._dataset_name)]
-        ordered = [clips[c] for c in order if c in clips]
         classes = MetadataCatalog.get(self._dataset_name).stuff_classes
         iou, f, count = (sum(r[k] for r in ordered) for k in ("iou", "f", "count"))
         padded = sum(r["padded"] for r in ordered)
