@@ -313,6 +313,22 @@ def _contact_sheet(root, subset, samples):
     Image.fromarray(np.concatenate(rows, axis=0)).save(f"{root}/contact_sheet_{subset}.png")
 
 
+def start_tree(root, overwrite, tool, owned):
+    """Where a generator writes `root`: ``<root>.partial`` (kept, so an interrupted run resumes),
+    renamed to `root` when complete. An existing `root` is an error unless `overwrite`, and then
+    only a tree that `tool` generated (it carries its marker) is removed, and only the `owned`
+    entries in it."""
+    if os.path.exists(root):
+        if not overwrite:
+            raise FileExistsError(f"{root} exists; pass --overwrite to replace it")
+        prepare_output_dir(root, tool, owned, overwrite=True)
+        os.remove(os.path.join(root, MARKER))
+        os.rmdir(root)
+    work = root.rstrip("/") + ".partial"
+    os.makedirs(work, exist_ok=True)
+    return work
+
+
 def generate_avs_synth(
     root, subsets=("s4", "ms3"), sizes=None, cfg=None, overwrite=False, progress=True
 ):
@@ -325,15 +341,7 @@ def generate_avs_synth(
     """
     sizes = sizes or DEFAULT_SIZES
     cfg = cfg or SynthConfig()
-    if os.path.exists(root):
-        if not overwrite:
-            raise FileExistsError(f"{root} exists; pass --overwrite to replace it")
-        # removes only what the generator wrote, and only in a tree that carries its marker
-        prepare_output_dir(root, TOOL, OWNED, overwrite=True)
-        os.remove(os.path.join(root, MARKER))
-        os.rmdir(root)
-    work = root.rstrip("/") + ".partial"
-    os.makedirs(work, exist_ok=True)
+    work = start_tree(root, overwrite, TOOL, OWNED)
     bank = build_asset_bank(cfg.media, cfg.seed)
     print(bank.summary())
     stats = {"media": bank.kind, "seed": cfg.seed}

@@ -18,10 +18,10 @@ import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
-from ..utils.outputs import MARKER, prepare_output_dir, write_marker
+from ..utils.outputs import write_marker
 from .datasets.avss import AVSS_CLIP_FRAMES, AVSS_SUBSETS
 from .palette import labels_to_colors
-from .synth import SynthConfig, _atomic, compose_clip
+from .synth import SynthConfig, _atomic, compose_clip, start_tree
 from .synth_media import SAMPLE_RATE, build_asset_bank
 
 __all__ = ["SEMANTIC_SIZES", "SEMANTIC_SPLITS", "generate_avs_synth_semantic", "semantic_labels"]
@@ -110,14 +110,7 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
     cfg = cfg or SynthConfig()
     if cfg.s4_train_masks not in ("all", "first"):
         raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    if os.path.exists(root):
-        if not overwrite:
-            raise FileExistsError(f"{root} exists; pass --overwrite to replace it")
-        prepare_output_dir(root, TOOL, OWNED, overwrite=True)
-        os.remove(os.path.join(root, MARKER))
-        os.rmdir(root)
-    work = root.rstrip("/") + ".partial"
-    os.makedirs(work, exist_ok=True)
+    work = start_tree(root, overwrite, TOOL, OWNED)
     bank = build_asset_bank(cfg.media, cfg.seed)
     classes = ["background", *sorted(bank.categories)]
     class_index = {c: i for i, c in enumerate(classes)}
