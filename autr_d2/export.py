@@ -1,8 +1,9 @@
 """AuTR's inference graph as a plain tensor function, for ``torch.export`` and ONNX.
 
 :class:`AuTRInferenceGraph` maps one clip (T frames already at the model's input size, and its
-log-mel) to per-frame sounding probabilities, exactly as the model's own inference does for a clip
-whose frames need no padding (sides that are multiples of 32). ``tools/export_model.py`` exports it.
+log-mel) to per-frame sounding probabilities (a semantic model, ``MODEL.AUTR.NUM_CLASSES`` > 0: to
+per-frame class scores), exactly as the model's own inference does for a clip whose frames need no
+padding (sides that are multiples of 32). ``tools/export_model.py`` exports it.
 """
 
 import torch
@@ -14,7 +15,8 @@ __all__ = ["AuTRInferenceGraph", "example_inputs", "export_program"]
 
 class AuTRInferenceGraph(nn.Module):
     """frames ``[T,3,H,W]`` float RGB 0-255 (H, W multiples of 32), log-mel ``[T,1,96,64]`` ->
-    ``[T,H,W]`` probability that each pixel belongs to a sounding object."""
+    ``[T,H,W]`` probability that each pixel belongs to a sounding object, or for a semantic model
+    ``[T,C+1,H,W]`` class scores (channel 0 background; the argmax is the label map)."""
 
     def __init__(self, model):
         super().__init__()
@@ -25,9 +27,10 @@ class AuTRInferenceGraph(nn.Module):
         m = self.model
         x = (frames - m.pixel_mean) / m.pixel_std
         out, _ = m.infer_tensors(x, mel if m.audio_encoder is not None else None, 1)
-        prob = m.frame_probability(out["sound"], out["masks"])
-        prob = F.interpolate(prob[:, None], size=frames.shape[-2:], mode="bilinear")
-        return prob[:, 0].clamp(0, 1)
+        maps = F.interpolate(m.frame_maps(out), size=frames.shape[-2:], mode="bilinear")
+        if m.num_classes:
+            return maps
+        return maps[:, 0].clamp(0, 1)
 
 
 def example_inputs(cfg, seed=0):

@@ -499,23 +499,30 @@ class AuTR(nn.Module):
         keep = (scores > self.sound_threshold).to(probs.dtype)[..., None, None]
         return (probs * keep).amax(1)
 
+    def frame_maps(self, outputs):
+        """Per-frame maps at stride 4: binary mode ``[N,1,h,w]`` sounding probability, semantic
+        mode ``[N,C+1,h,w]`` class scores (modeling/semantic.py). The export uses this too."""
+        if self.class_head is None:
+            return self.frame_probability(outputs["sound"], outputs["masks"])[:, None]
+        fg = None
+        if self.semantic_foreground == "sound":
+            fg = self.frame_probability(outputs["sound"], outputs["masks"])
+        return semantic_scores(outputs["classes"], outputs["masks"], fg)
+
     def inference(self, outputs, attention, images, batched_inputs):
         """Binary mode: per frame ``{"sem_seg": [2,H,W]}`` (background / sounding probability)."""
-        prob = self.frame_probability(outputs["sound"], outputs["masks"])  # [BT, h, w]
 
         def sem_seg(m):
             p = m[0].clamp(0, 1)
             return torch.stack([1 - p, p])
 
-        return self._per_clip(prob[:, None], sem_seg, outputs, attention, images, batched_inputs)
+        maps = self.frame_maps(outputs)
+        return self._per_clip(maps, sem_seg, outputs, attention, images, batched_inputs)
 
     def semantic_inference(self, outputs, attention, images, batched_inputs):
         """Semantic mode: per frame ``{"sem_seg": [C+1,H,W]}`` scores (modeling/semantic.py)."""
-        fg = None
-        if self.semantic_foreground == "sound":
-            fg = self.frame_probability(outputs["sound"], outputs["masks"])
-        scores = semantic_scores(outputs["classes"], outputs["masks"], fg)  # [BT, C+1, h, w]
-        return self._per_clip(scores, lambda m: m, outputs, attention, images, batched_inputs)
+        maps = self.frame_maps(outputs)
+        return self._per_clip(maps, lambda m: m, outputs, attention, images, batched_inputs)
 
     def _per_clip(self, maps, sem_seg, outputs, attention, images, batched_inputs):
         """``[B*T, K, h, w]`` stride-4 maps -> per clip: T dicts ``{"sem_seg": sem_seg(map)}`` at

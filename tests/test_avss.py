@@ -549,6 +549,26 @@ def test_tiny_semantic_model_overfits_one_clip():
         assert inter / union > 0.7, c
 
 
+def test_semantic_export_equals_the_models_own_class_scores(tmp_path):
+    from autr_d2.export import AuTRInferenceGraph, example_inputs, export_program
+
+    torch.manual_seed(0)
+    opts = ("MODEL.AUTR.DEC_LAYERS", 1, "MODEL.AUTR.NUM_QUERIES", 3, "MODEL.AUTR.NUM_CLASSES", 3)
+    cfg = tiny_cfg(*opts, "MODEL.AUTR.TEST.MULTI_SOURCE", True)
+    model = build_model(cfg).eval()
+    frames, mel = example_inputs(cfg)
+    with torch.no_grad():
+        eager = AuTRInferenceGraph(model)(frames, mel)
+        own = model([{"frames": frames.to(torch.uint8), "audio": mel}])[0]["frames"]
+        path = str(tmp_path / "autr.pt2")
+        torch.export.save(export_program(model, (frames, mel)), path)
+        exported = torch.export.load(path).module()(frames, mel)
+    assert eager.shape == (5, 4, 64, 64)  # class scores, channel 0 background
+    own = torch.stack([f["sem_seg"] for f in own])
+    assert (eager - own).abs().max() < 1e-5 and (exported - eager).abs().max() < 1e-4
+    assert torch.equal(exported.argmax(1), own.argmax(1))  # the same label maps
+
+
 # ----------------------------------------------------------------------------- AVS-Synth semantic
 def test_avs_synth_semantic_is_read_by_the_avss_loader(tmp_path):
     from .test_train import ROOT

@@ -8,7 +8,8 @@ python tools/export_model.py ... --format onnx   # needs onnx, onnxscript, onnxr
 Writes ``autr.pt2`` (``torch.export``; load with ``torch.export.load(path).module()``) and/or
 ``autr.onnx``, and ``export.json`` (inputs, outputs, the check). The graph takes ``frames``
 ``[T,3,S,S]`` float RGB 0-255 at the config's INPUT.SIZE_TEST (a multiple of 32) and ``mel``
-``[T,1,96,64]`` (autr_d2.data.audio.waveform_to_log_mel), and returns ``[T,S,S]`` probabilities.
+``[T,1,96,64]`` (autr_d2.data.audio.waveform_to_log_mel), and returns ``[T,S,S]`` probabilities
+(a semantic model, MODEL.AUTR.NUM_CLASSES > 0: ``[T,C+1,S,S]`` class scores, channel 0 background).
 Each export is checked against the eager model on a random clip (max abs difference <= 1e-4).
 """
 
