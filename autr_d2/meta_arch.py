@@ -453,8 +453,6 @@ class AuTR(nn.Module):
             outputs, attention = self.infer_tensors(
                 images.tensor, mel, b, return_attention=self.return_attention, valid=valid
             )
-            if self.class_head is not None:
-                return self.semantic_inference(outputs, attention, images, batched_inputs)
             return self.inference(outputs, attention, images, batched_inputs)
 
         q_outs, mask_features, audio, audio_embedding, _ = self.decode(
@@ -510,19 +508,16 @@ class AuTR(nn.Module):
         return semantic_scores(outputs["classes"], outputs["masks"], fg)
 
     def inference(self, outputs, attention, images, batched_inputs):
-        """Binary mode: per frame ``{"sem_seg": [2,H,W]}`` (background / sounding probability)."""
+        """Per frame ``{"sem_seg": ...}``: binary mode ``[2,H,W]`` (background / sounding
+        probability), semantic mode ``[C+1,H,W]`` class scores (modeling/semantic.py)."""
 
-        def sem_seg(m):
+        def binary(m):
             p = m[0].clamp(0, 1)
             return torch.stack([1 - p, p])
 
+        sem_seg = binary if self.class_head is None else (lambda m: m)
         maps = self.frame_maps(outputs)
         return self._per_clip(maps, sem_seg, outputs, attention, images, batched_inputs)
-
-    def semantic_inference(self, outputs, attention, images, batched_inputs):
-        """Semantic mode: per frame ``{"sem_seg": [C+1,H,W]}`` scores (modeling/semantic.py)."""
-        maps = self.frame_maps(outputs)
-        return self._per_clip(maps, lambda m: m, outputs, attention, images, batched_inputs)
 
     def _per_clip(self, maps, sem_seg, outputs, attention, images, batched_inputs):
         """``[B*T, K, h, w]`` stride-4 maps -> per clip: T dicts ``{"sem_seg": sem_seg(map)}`` at
