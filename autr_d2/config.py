@@ -90,6 +90,10 @@ def add_autr_config(cfg):
     # Run the backbone and the audio encoder's conv stacks in channels-last memory format (oneDNN's
     # faster convolution layout on CPUs; the same numbers up to float rounding).
     cfg.MODEL.CHANNELS_LAST = False
+    # Fold the backbone's and the audio encoder's eval-mode BatchNorms into their convolutions
+    # whenever they run without autograd (inference; frozen encoders in training): the same numbers
+    # up to float rounding, checked on the first input, without a BatchNorm pass.
+    cfg.MODEL.FOLD_BN = True
 
     # ---------------------------------------------------------------- AuTR head
     cfg.MODEL.AUTR = CN()

@@ -6,11 +6,15 @@ per-frame class scores), exactly as the model's own inference does for a clip wh
 padding (sides that are multiples of 32). ``tools/export_model.py`` exports it.
 """
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["AuTRInferenceGraph", "example_inputs", "export_program"]
+from .modeling.fold_bn import fold_batchnorm
+
+__all__ = ["AuTRInferenceGraph", "example_inputs", "export_program", "inference_graph"]
 
 
 class AuTRInferenceGraph(nn.Module):
@@ -43,7 +47,17 @@ def example_inputs(cfg, seed=0):
     return frames, torch.randn(t, 1, 96, 64, generator=g)
 
 
+def inference_graph(model):
+    """The :class:`AuTRInferenceGraph` to export: with MODEL.FOLD_BN on, of a copy of the model
+    whose encoders have their BatchNorms folded (as the model's own inference runs them)."""
+    if model._folded is not None:
+        model = copy.deepcopy(model).eval()
+        for name in model._folded:
+            fold_batchnorm(getattr(model, name))
+    return AuTRInferenceGraph(model)
+
+
 def export_program(model, inputs):
     """``torch.export`` of the inference graph for inputs of these shapes."""
     with torch.no_grad():
-        return torch.export.export(AuTRInferenceGraph(model), inputs)
+        return torch.export.export(inference_graph(model), inputs)

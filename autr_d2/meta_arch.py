@@ -12,6 +12,7 @@ from torch import nn
 from .modeling.audio_encoder import build_audio_encoder
 from .modeling.av_encoder import AudioVisualEncoder
 from .modeling.criterion import AVSCriterion
+from .modeling.fold_bn import FoldedCopy
 from .modeling.mask_head import build_mask_head
 from .modeling.matcher import HungarianMatcher
 from .modeling.pixel_decoder import FPNPixelDecoder
@@ -144,6 +145,7 @@ class AuTR(nn.Module):
         category_weight=0.0,
         precision=torch.float32,
         channels_last=False,
+        fold_bn=True,
         class_head=None,
         semantic_foreground="sound",
     ):
@@ -171,6 +173,9 @@ class AuTR(nn.Module):
             precision: dtype inference runs in (autocast; MODEL.PRECISION).
             channels_last: run the backbone and the audio encoder's conv stacks in channels-last
                 memory format (faster oneDNN convolutions on CPUs; MODEL.CHANNELS_LAST).
+            fold_bn: run the backbone and the audio encoder with their eval-mode BatchNorms folded
+                into the convolutions whenever they run without autograd (inference, frozen
+                encoders in training); MODEL.FOLD_BN.
             class_head: queries ``[N,Q,d_model]`` -> ``[N,Q,C+1]`` class logits (semantic mode),
                 or None (binary).
             semantic_foreground: "sound" or "class", see MODEL.AUTR.TEST.SEMANTIC_FOREGROUND.
@@ -215,6 +220,14 @@ class AuTR(nn.Module):
         self.frozen = tuple(
             name for name in ("backbone", "audio_encoder") if _is_frozen(getattr(self, name))
         )
+        # BatchNorm-folded copies of the encoders, outside the state dict (modeling/fold_bn.py)
+        self._folded = None
+        if fold_bn:
+            self._folded = {
+                name: FoldedCopy(getattr(self, name), name)
+                for name in ("backbone", "audio_encoder")
+                if getattr(self, name) is not None
+            }
         self.train(self.training)
 
     def train(self, mode=True):
@@ -331,6 +344,7 @@ class AuTR(nn.Module):
             "category_weight": cfg.MODEL.AUDIO.CATEGORY_WEIGHT,
             "precision": resolve_dtype(cfg.MODEL.PRECISION, cfg.MODEL.DEVICE),
             "channels_last": cfg.MODEL.CHANNELS_LAST,
+            "fold_bn": cfg.MODEL.FOLD_BN,
             "class_head": nn.Linear(dim, a.NUM_CLASSES + 1) if a.NUM_CLASSES else None,
             "semantic_foreground": a.TEST.SEMANTIC_FOREGROUND,
         }
@@ -356,8 +370,17 @@ class AuTR(nn.Module):
         """``[B*T,3,H,W]`` normalised -> the backbone's feature dict (no autograd when frozen)."""
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and "backbone" not in self.frozen):
-            return self.backbone(images)
+        return self._run_encoder("backbone", images)
+
+    def _run_encoder(self, name, x):
+        """An encoder on its input: without autograd when frozen, and then (or at inference) its
+        BatchNorm-folded copy when it is in eval mode and MODEL.FOLD_BN is on."""
+        module = getattr(self, name)
+        grad = torch.is_grad_enabled() and name not in self.frozen
+        with torch.set_grad_enabled(grad):
+            if grad or module.training or self._folded is None:
+                return module(x)
+            return self._folded[name](x)
 
     def encode_audio(self, mel):
         """log-mel ``[B*T,1,96,64]`` -> (``[B*T, d_model]`` audio tokens, the encoder's
@@ -366,8 +389,7 @@ class AuTR(nn.Module):
             return None, None
         if self.channels_last:
             mel = mel.contiguous(memory_format=torch.channels_last)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and "audio_encoder" not in self.frozen):
-            emb = self.audio_encoder(mel)
+        emb = self._run_encoder("audio_encoder", mel)
         return self.audio_proj(emb), emb
 
     def audio_category_loss(self, embedding, batched_inputs):

@@ -37,9 +37,10 @@ import autr_d2  # noqa: F401  (registers the model and datasets)
 from autr_d2.engine import Trainer, setup_cfg
 from autr_d2.utils.precision import autocast, resolve_dtype
 
+# the encoders are timed through the model's stages, which run what inference runs (their
+# BatchNorm-folded copies with MODEL.FOLD_BN, channels-last, no autograd when frozen)
+STAGES = {"backbone": "encode_visual", "audio_encoder": "encode_audio"}
 COMPONENTS = {
-    "backbone": "backbone",
-    "audio_encoder": "audio_encoder",
     "av_encoder": "av_encoder",
     "pixel_decoder": "pixel_decoder",
     "query_decoder": "query_decoder",
@@ -95,10 +96,17 @@ def random_clip(cfg, train=False):
 
 
 class ComponentTimer:
-    """Forward pre/post hooks on the model's parts: wall time per part (synchronised)."""
+    """Forward pre/post hooks on the model's parts and wrappers of its encoder stages: wall time
+    per part (synchronised)."""
 
     def __init__(self, model, device):
         self.device, self.totals, self.handles, self.start = device, defaultdict(float), [], {}
+        self.model, self.wrapped = model, []
+        for name, method in STAGES.items():
+            if getattr(model, name, None) is None:
+                continue
+            setattr(model, method, self._wrap(name, getattr(model, method)))
+            self.wrapped.append(method)
         for name, attr in COMPONENTS.items():
             module = getattr(model, attr, None)
             if module is None:
@@ -120,9 +128,20 @@ class ComponentTimer:
 
         return hook
 
+    def _wrap(self, name, fn):
+        def timed(*args, **kwargs):
+            self._pre(name)()
+            out = fn(*args, **kwargs)
+            self._post(name)()
+            return out
+
+        return timed
+
     def remove(self):
         for h in self.handles:
             h.remove()
+        for method in self.wrapped:  # the instance attribute goes, the class's method is back
+            delattr(self.model, method)
 
 
 def loader_speed(cfg, n_batches):
@@ -188,9 +207,9 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
         infer = _median_time(lambda: model([clip]), device, warmup, repeats)
         images = model.preprocess([clip]).tensor
 
-        def backbone():
+        def backbone():  # as inference runs it (folded, channels-last)
             with autocast(device, model.precision):
-                return model.backbone(images)
+                return model.encode_visual(images)
 
         bb = _median_time(backbone, device, warmup, repeats)
         timer = ComponentTimer(model, device)

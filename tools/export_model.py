@@ -25,7 +25,7 @@ from detectron2.utils.logger import setup_logger
 import autr_d2  # noqa: F401  (registers the model)
 from autr_d2.checkpoint import build_checkpointer
 from autr_d2.engine import USER_ERRORS, setup_cfg
-from autr_d2.export import AuTRInferenceGraph, example_inputs, export_program
+from autr_d2.export import example_inputs, export_program, inference_graph
 from autr_d2.utils.outputs import prepare_output_dir
 
 TOOL = "tools/export_model.py"
@@ -68,7 +68,7 @@ def main(args):
         prepare_output_dir(args.output, TOOL, OWNED, args.overwrite)
     except (*USER_ERRORS, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
-    graph = AuTRInferenceGraph(model)
+    graph = inference_graph(model)
     with torch.no_grad():
         eager = graph(*inputs)
     report = {

@@ -1,6 +1,7 @@
 """Pure-torch transformer building blocks (batch-first), attention through
 `torch.nn.functional.scaled_dot_product_attention`: no custom op, same code on CPU and any GPU."""
 
+import functools
 import math
 
 import torch
@@ -38,7 +39,11 @@ class Attention(nn.Module):
         return x.view(b, n, self.num_heads, d // self.num_heads).transpose(1, 2)
 
     def _few_keys(self, q, k, v, key_padding_mask=None):
-        """(q W_q^T + b_q) k_h^T == q (k_h W_q,h)^T + b_q,h k_h^T; attn (v_h W_o,h^T) likewise."""
+        """(q W_q^T + b_q) k_h^T == q (k_h W_q,h)^T + b_q,h k_h^T; attn (v_h W_o,h^T) likewise.
+
+        The scores are laid out keys first, ``[B,H,Lk,Lq]``: the softmax over a few keys then
+        runs along the long, contiguous query axis (vectorised; 8x faster than over a last axis
+        of 5 elements on a CPU)."""
         b, lq, d = q.shape
         h, dh = self.num_heads, d // self.num_heads
         kh, vh = self._heads(self.k_proj(k)), self._heads(self.v_proj(v))  # [B,H,Lk,dh]
@@ -46,16 +51,16 @@ class Attention(nn.Module):
         wq = self.q_proj.weight.view(h, dh, d)
         k_fold = torch.einsum("bhkc,hcd->bhkd", kh, wq).flatten(1, 2) * scale  # [B,H*Lk,D]
         s_bias = torch.einsum("bhkc,hc->bhk", kh, self.q_proj.bias.view(h, dh)).flatten(1) * scale
-        scores = torch.baddbmm(s_bias[:, None], q, k_fold.transpose(1, 2))  # [B,Lq,H*Lk]
-        scores = scores.view(b, lq, h, -1)
+        scores = torch.baddbmm(s_bias[..., None], k_fold, q.transpose(1, 2))  # [B,H*Lk,Lq]
+        scores = scores.view(b, h, -1, lq)
         if key_padding_mask is not None:
-            scores = scores.masked_fill(key_padding_mask[:, None, None], float("-inf"))
-        attn = scores.softmax(-1)
+            scores = scores.masked_fill(key_padding_mask[:, None, :, None], float("-inf"))
+        attn = scores.softmax(2)
         if self.training and self.dropout:
             attn = F.dropout(attn, self.dropout)
         wo = self.out_proj.weight.view(d, h, dh)
         v_fold = torch.einsum("bhkc,dhc->bhkd", vh, wo).flatten(1, 2)  # [B,H*Lk,D]
-        return torch.baddbmm(self.out_proj.bias, attn.view(b, lq, -1), v_fold)
+        return torch.baddbmm(self.out_proj.bias, attn.view(b, -1, lq).transpose(1, 2), v_fold)
 
     def forward(self, q, k, v, return_weights=False, key_padding_mask=None):
         b, lq, d = q.shape
@@ -135,9 +140,17 @@ class MLP(nn.Module):
 
 
 def sine_position_embedding(h, w, dim, device, dtype=torch.float32, temperature=10000.0):
-    """2-D sine/cosine position embedding of a normalised h x w grid -> ``[h*w, dim]``."""
+    """2-D sine/cosine position embedding of a normalised h x w grid -> ``[h*w, dim]``.
+
+    Computed once per (size, device, dtype) and shared: callers must not modify it in place."""
     if dim % 4:
         raise ValueError(f"sine position embedding needs dim divisible by 4, got {dim}")
+    if torch.compiler.is_compiling():  # torch.export / compile trace the computation itself
+        return _sine_position_embedding(h, w, dim, device, dtype, temperature)
+    return _cached_sine_position_embedding(h, w, dim, torch.device(device), dtype, temperature)
+
+
+def _sine_position_embedding(h, w, dim, device, dtype, temperature):
     y = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 * math.pi
     x = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w * 2 * math.pi
     yy, xx = torch.meshgrid(y, x, indexing="ij")
@@ -146,3 +159,9 @@ def sine_position_embedding(h, w, dim, device, dtype=torch.float32, temperature=
     py, px = yy.reshape(-1, 1) / freq, xx.reshape(-1, 1) / freq
     pos = torch.cat([py.sin(), py.cos(), px.sin(), px.cos()], dim=1)
     return pos.to(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_sine_position_embedding(h, w, dim, device, dtype, temperature):
+    with torch.inference_mode(False), torch.no_grad():
+        return _sine_position_embedding(h, w, dim, device, dtype, temperature)

@@ -1,0 +1,148 @@
+"""Inference-time BatchNorm folding: eval-mode BatchNorm merged into the convolution before it.
+
+An eval-mode BatchNorm is a per-channel affine map, so ``bn(conv(x))`` equals one convolution with
+scaled weights and a shifted bias: the same numbers up to float rounding, one pass over the
+feature map fewer (about a sixth of EfficientNet-Lite0's time on a CPU). :class:`FoldedCopy`
+keeps a folded copy of a module next to it, checked against the module on the first input it
+sees and rebuilt whenever a parameter or buffer of the module changes; the module itself, its
+state dict and its checkpoints are untouched.
+"""
+
+import copy
+import logging
+
+import torch
+from detectron2.layers import Conv2d as D2Conv2d
+from detectron2.layers import FrozenBatchNorm2d
+from torch import nn
+
+__all__ = ["FoldedCopy", "fold_batchnorm"]
+
+logger = logging.getLogger(__name__)
+_BN = (nn.BatchNorm2d, nn.SyncBatchNorm, FrozenBatchNorm2d)
+
+
+def _affine(bn):
+    """(scale, shift) ``[C]`` of an eval-mode BatchNorm: bn(x) = x * scale + shift."""
+    weight = bn.weight if bn.weight is not None else torch.ones_like(bn.running_var)
+    bias = bn.bias if bn.bias is not None else torch.zeros_like(bn.running_mean)
+    scale = weight * (bn.running_var + bn.eps).rsqrt()
+    return scale, bias - bn.running_mean * scale
+
+
+@torch.no_grad()
+def _fold_into(conv, bn):
+    """Scale ``conv``'s weight and set its bias so that conv(x) == bn(conv_before(x))."""
+    scale, shift = _affine(bn)
+    w = conv.weight  # [C_out, C_in/groups, k, k], whatever the groups: one scale per output
+    channels_last = not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    conv.weight = nn.Parameter((w * scale.view(-1, 1, 1, 1)).contiguous(memory_format=fmt), False)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(shift)
+    conv.bias = nn.Parameter(bias * scale + shift, False)
+
+
+def _after_bn(bn):
+    """What stays of a folded norm: timm's BatchNormAct2d keeps its dropout and activation."""
+    rest = [m for m in (getattr(bn, "drop", None), getattr(bn, "act", None)) if m is not None]
+    rest = [m for m in rest if not isinstance(m, nn.Identity)]
+    return nn.Sequential(*rest) if rest else nn.Identity()
+
+
+def _foldable(conv, bn):
+    return (
+        isinstance(conv, nn.Conv2d)
+        and isinstance(bn, _BN)
+        and not (isinstance(bn, nn.modules.batchnorm._BatchNorm) and bn.training)
+        and getattr(bn, "running_var", None) is not None
+        and conv.out_channels == bn.num_features
+    )
+
+
+def fold_batchnorm(module):
+    """Fold, in place, every eval-mode BatchNorm that directly follows a convolution:
+
+    * Detectron2's ``Conv2d`` with a ``norm`` (ResNet): the norm goes into the conv;
+    * a child BatchNorm registered right after a ``Conv2d`` sibling (``nn.Sequential`` stacks such
+      as VGGish, timm's EfficientNet / ResNet blocks): the conv absorbs it, the norm becomes its
+      activation (or ``Identity``).
+
+    The second rule reads registration order as execution order, which holds for these families;
+    :class:`FoldedCopy` checks the result against the unfolded module before using it.
+    Returns the number of norms folded.
+    """
+    n = 0
+    for parent in list(module.modules()):
+        if isinstance(parent, D2Conv2d) and parent.norm is not None:
+            if _foldable(parent, parent.norm):
+                _fold_into(parent, parent.norm)
+                parent.norm = None
+                n += 1
+            continue
+        prev = None
+        for name, child in list(parent.named_children()):
+            if prev is not None and not isinstance(prev, D2Conv2d) and _foldable(prev, child):
+                _fold_into(prev, child)
+                setattr(parent, name, _after_bn(child))
+                n += 1
+                child = None  # a folded norm folds nothing else
+            prev = child
+    return n
+
+
+def _state_key(module):
+    """Changes whenever a parameter or buffer of ``module`` is replaced or updated in place."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+
+
+def _close(a, b):
+    leaves_a = torch.utils._pytree.tree_leaves(a)
+    leaves_b = torch.utils._pytree.tree_leaves(b)
+    if len(leaves_a) != len(leaves_b):
+        return False
+    for x, y in zip(leaves_a, leaves_b):
+        if not isinstance(x, torch.Tensor):
+            continue
+        x, y = x.float(), y.float()
+        tol = 1e-3 * (1.0 + float(x.abs().max())) if x.numel() else 0.0
+        if x.shape != y.shape or float((x - y).abs().max()) > tol:
+            return False
+    return True
+
+
+class FoldedCopy:
+    """A lazily built, BatchNorm-folded copy of ``module`` for running it without autograd in
+    eval mode. ``__call__(x)`` runs the copy, rebuilding it when the module's weights changed
+    (a checkpoint loaded, an optimizer step); on the first input after a rebuild it also runs
+    the module and keeps the copy only if both agree (else it logs why and runs the module).
+
+    Not an ``nn.Module`` on purpose: the copy is no part of the model's state dict.
+    """
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+        self.copy, self.key, self.checked = None, None, False
+
+    def __call__(self, x):
+        if torch.compiler.is_compiling():  # torch.export / compile trace the module itself
+            return self.module(x)
+        key = _state_key(self.module)
+        if key != self.key:
+            self.key, self.checked = key, False
+            self.copy = copy.deepcopy(self.module).eval()
+            if fold_batchnorm(self.copy) == 0:
+                self.copy = None
+        if self.copy is None:
+            return self.module(x)
+        out = self.copy(x)
+        if not self.checked:
+            self.checked = True
+            if not _close(self.module(x), out):
+                logger.warning(
+                    f"{self.name}: its BatchNorm-folded copy disagrees with it (a norm that does "
+                    "not follow the conv registered before it?); running it unfolded"
+                )
+                self.copy = None
+                return self.module(x)
+        return out

@@ -1,0 +1,125 @@
+"""MODEL.FOLD_BN: the encoders' eval-mode BatchNorms folded into their convolutions at inference
+give the same outputs, leave the model and its checkpoints alone, follow new weights, and fall
+back to the unfolded module when a fold would be wrong."""
+
+import logging
+
+import pytest
+import torch
+from detectron2.modeling import build_model
+from torch import nn
+
+from autr_d2.modeling.audio_encoder import VGGish
+from autr_d2.modeling.backbone.timm_backbone import D2TimmBackbone
+from autr_d2.modeling.fold_bn import FoldedCopy, fold_batchnorm
+
+from .conftest import random_clip, tiny_cfg
+
+
+def _random_stats(module):
+    """Non-trivial BatchNorm statistics and affine weights (fresh ones are the identity)."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in module.modules():
+            if getattr(m, "running_var", None) is not None:
+                n = m.running_var.numel()
+                m.running_var.copy_(0.5 + 1.5 * torch.rand(n, generator=g))
+                m.running_mean.copy_(0.3 * torch.randn(n, generator=g))
+                m.weight.copy_(0.5 + torch.rand(n, generator=g))
+                m.bias.copy_(0.2 * torch.randn(n, generator=g))
+    return module
+
+
+def _norms(module):
+    return sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+@pytest.mark.parametrize(
+    "make, x",
+    [
+        (lambda: VGGish(width_mult=0.125, fc_dim=32, norm="BN"), torch.randn(3, 1, 96, 64)),
+        (
+            lambda: D2TimmBackbone("tf_efficientnet_lite0", freeze=True, drop_path_rate=0.0),
+            torch.randn(2, 3, 64, 64),
+        ),
+    ],
+    ids=["vggish_bn", "efficientnet_lite0"],
+)
+def test_folding_removes_every_norm_and_keeps_the_outputs(make, x):
+    module = _random_stats(make()).eval()
+    n = _norms(module)
+    assert n > 0
+    with torch.no_grad():
+        ref = module(x)
+        folded = fold_batchnorm(module)  # in place
+        out = module(x)
+    assert folded == n and _norms(module) == 0
+    for a, b in zip(torch.utils._pytree.tree_leaves(ref), torch.utils._pytree.tree_leaves(out)):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
+
+
+def test_training_mode_norms_are_not_folded():
+    module = VGGish(width_mult=0.125, fc_dim=32, norm="BN").train()
+    assert fold_batchnorm(module) == 0
+
+
+def test_model_inference_is_the_same_with_and_without_folding():
+    torch.manual_seed(0)
+    model = _random_stats(build_model(tiny_cfg())).eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    clip = random_clip()
+    with torch.no_grad():
+        folded = model([clip])
+        assert model._folded["backbone"].copy is not None  # the folded path really ran
+        assert model._folded["audio_encoder"].copy is not None
+        plain = build_model(tiny_cfg("MODEL.FOLD_BN", False)).eval()
+        plain.load_state_dict(state)
+        unfolded = plain([clip])
+    folded, unfolded = folded[0]["frames"], unfolded[0]["frames"]
+    assert len(folded) == len(unfolded) == 5  # one result per frame
+    for a, b in zip(folded, unfolded):
+        assert torch.allclose(a["sem_seg"], b["sem_seg"], atol=1e-5)
+    # the model itself, its state dict and so its checkpoints are untouched
+    after = model.state_dict()
+    assert after.keys() == state.keys()
+    assert all(torch.equal(after[k], state[k]) for k in state)
+
+
+def test_folded_copy_follows_new_weights():
+    """A checkpoint loaded (or an optimizer step) after a forward must not leave stale weights."""
+    module = _random_stats(VGGish(width_mult=0.125, fc_dim=32, norm="BN")).eval()
+    folded = FoldedCopy(module, "audio_encoder")
+    x = torch.randn(2, 1, 96, 64)
+    with torch.no_grad():
+        folded(x)
+        other = _random_stats(VGGish(width_mult=0.125, fc_dim=32, norm="BN"))
+        with torch.no_grad():
+            other.features[1].running_var.mul_(3.0)
+        module.load_state_dict(other.state_dict())
+        assert torch.allclose(folded(x), module(x), rtol=1e-4, atol=1e-5)
+        module.features[0].weight.add_(0.5)  # in place, as an optimizer step
+        assert torch.allclose(folded(x), module(x), rtol=1e-4, atol=1e-5)
+
+
+class _NormFirst(nn.Module):
+    """Registers conv then norm but applies the norm first: folding by order would be wrong."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.conv(self.bn(x))
+
+
+def test_a_wrong_fold_is_caught_and_the_module_runs_unfolded(caplog):
+    module = _random_stats(_NormFirst()).eval()
+    folded = FoldedCopy(module, "odd_encoder")
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad(), caplog.at_level(logging.WARNING):
+        out = folded(x)
+        again = folded(x)
+    assert "odd_encoder" in caplog.text and "unfolded" in caplog.text
+    assert torch.allclose(out, module(x)) and torch.allclose(again, module(x))
+    assert folded.copy is None
