@@ -42,8 +42,10 @@ media: .stamp-media
 	fi
 	touch $@
 
+# TEST_WORKERS pytest processes (pytest-xdist), a test file per process at a time
+TEST_WORKERS ?= 2
 test: setup media
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .

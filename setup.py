@@ -31,7 +31,7 @@ setup(
         "psutil>=5.9",
     ],
     extras_require={
-        "dev": ["pytest>=8", "ruff>=0.6"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
         # Offline benchmark media renderer (see datasets/README.md); installed with --no-deps by
         # `make setup` because it declares pyaudio, which does not build without portaudio.
         "synth": ["tinysoundfont>=0.3"],

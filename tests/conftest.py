@@ -48,6 +48,14 @@ def overfit_run():
     return model.eval(), clip, losses[0], losses[-1]
 
 
+# Under pytest-xdist (`make test` runs 2 workers) the workers share the cores instead of each
+# running torch on all of them.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    torch.set_num_threads(
+        max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    )
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import soundfile as sf
 from PIL import Image, ImageDraw
-from scipy.signal import resample_poly
 
 __all__ = ["AssetBank", "build_asset_bank", "real_media_available", "SAMPLE_RATE"]
 
@@ -165,6 +164,8 @@ def _load_sound(path):
     x = data.mean(axis=1)
     if rate != SAMPLE_RATE:
         g = np.gcd(int(rate), SAMPLE_RATE)
+        from scipy.signal import resample_poly  # lazy: scipy.signal costs a second at import
+
         x = resample_poly(x, SAMPLE_RATE // g, int(rate) // g).astype(np.float32)
     if np.sqrt(np.mean(x**2) + 1e-12) < MIN_RMS:
         return None

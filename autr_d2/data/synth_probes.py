@@ -21,7 +21,6 @@ Clip i of a probe depends only on (seed, subset, probe, i), like every AVS-Synth
 """
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .synth_media import SAMPLE_RATE
 
@@ -52,6 +51,8 @@ def mix_at_snr(signal, noise, snr_db):
 
 def band_limit(audio, rate=8000):
     """Telephone quality: resampled to `rate` and back to 16 kHz (polyphase, anti-aliased)."""
+    from scipy.signal import resample_poly  # lazy: scipy.signal costs a second at import
+
     g = np.gcd(rate, SAMPLE_RATE)
     low = resample_poly(audio, rate // g, SAMPLE_RATE // g)
     back = resample_poly(low, SAMPLE_RATE // g, rate // g)[: len(audio)]

@@ -130,7 +130,9 @@ class FoldedCopy:
         key = _state_key(self.module)
         if key != self.key:
             self.key, self.checked = key, False
-            self.copy = copy.deepcopy(self.module).eval()
+            # the copy shares every tensor; folding gives the folded convs new ones
+            shared = {id(t): t for t in (*self.module.parameters(), *self.module.buffers())}
+            self.copy = copy.deepcopy(self.module, memo=shared).eval()
             if fold_batchnorm(self.copy) == 0:
                 self.copy = None
         if self.copy is None:

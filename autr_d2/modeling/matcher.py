@@ -1,7 +1,6 @@
 """Hungarian matching of a frame's queries to its ground-truth sounding masks."""
 
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import nn
 
 __all__ = ["HungarianMatcher", "pairwise_dice_cost", "pairwise_focal_cost"]
@@ -58,6 +57,8 @@ class HungarianMatcher(nn.Module):
         Returns:
             list of N (query_idx, target_idx) int64 tensor pairs.
         """
+        from scipy.optimize import linear_sum_assignment  # lazy: training only, slow to import
+
         out = []
         with torch.autocast(device_type=mask_logits.device.type, enabled=False):
             for n, tgt in enumerate(targets):

@@ -9,7 +9,6 @@ stride-4..32 features build from ``MODEL.TIMM.NAME``. Building never reads a fil
 import importlib
 import logging
 
-import timm
 import torch
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import BACKBONE_REGISTRY, Backbone
@@ -27,6 +26,8 @@ _STRIDES = [4, 8, 16, 32]
 
 
 def _create(name, drop_path_rate):
+    import timm  # lazy, as below: importing timm costs every tool a second at start-up
+
     kwargs = dict(pretrained=False, features_only=True, drop_path_rate=drop_path_rate)
     try:  # Swin & co. fix their input size unless told otherwise
         return timm.create_model(name, dynamic_img_size=True, **kwargs)
@@ -51,6 +52,8 @@ class D2TimmBackbone(Backbone):
     """
 
     def __init__(self, name="pvt_v2_b5", out_features=_NAMES, freeze=False, drop_path_rate=0.1):
+        import timm
+
         super().__init__()
         self.model_name = name
         self.body = _create(name, drop_path_rate)
@@ -115,6 +118,8 @@ def load_timm_weights(backbone, path):
     counted as unexpected). A shape mismatch is an error naming the key; a file that is not a
     state dict is an error naming the file.
     """
+    import timm
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
