@@ -9,6 +9,7 @@ says "everything sounds" and records the log-mel it receives.
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -202,6 +203,43 @@ def test_surround_overlay_keeps_every_channel(tmp_path, fake):
         x = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
     rms = np.sqrt(np.mean(x**2, axis=1))
     assert rms[2] > 0.2 and rms[[0, 1, 3, 4, 5]].max() < 0.01
+
+
+def rotate_display(path, a, b, c, d):
+    """Set the first track's display matrix (mp4 ``tkhd``: a b 0 / c d 0 / 0 0 1, 16.16 fixed
+    point) as phones do: the frames stay stored landscape, players turn them."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd") + 44  # version-0 box: the matrix follows 40 bytes of header fields
+    assert struct.unpack(">9i", data[at : at + 36])[:5:4] == (0x10000, 0x10000)  # identity
+    data[at : at + 36] = struct.pack(">9i", a, b, 0, c, d, 0, 0, 0, 0x40000000)
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "matrix,top_strip",  # the matrix an upright phone writes; where the encoded left strip shows
+    [((0, 0x10000, -0x10000, 0), "top"), ((0, -0x10000, 0x10000, 0), "bottom")],
+)
+def test_portrait_phone_video_is_turned_upright(tmp_path, fake, capsys, matrix, top_strip):
+    """An 80x48 video stored landscape with a +-90 degree display matrix: frames are read upright
+    (48 wide, 80 high; the stored left edge is now the top or the bottom), the masks and the
+    overlay are 48x80 too, and the console says the frames were turned."""
+    video = tmp_path / "phone.mp4"
+    make_video(video, [i / 5 for i in range(10)], tones(2)[None])
+    rotate_display(video, *matrix)
+    src = open_video(str(video))
+    assert (src.width, src.height) == (48, 80)
+    first = next(r for r in src.frames() if r.index == 1).image()  # frame 1: only bit 0's strip
+    assert first.shape == (80, 48, 3)
+    strip, rest = (first[:8], first[10:]) if top_strip == "top" else (first[-8:], first[:-10])
+    assert strip.min() > 200 and rest.max() < 50
+    out = tmp_path / "out"
+    run_demo("--input", video, "--output", out)
+    assert "degrees counter-clockwise" in capsys.readouterr().out
+    assert np.asarray(Image.open(out / "masks" / "000000.png")).shape == (80, 48)
+    with av.open(str(out / "overlay.mp4")) as c:
+        vs = c.streams.video[0]
+        assert (vs.codec_context.width, vs.codec_context.height) == (48, 80)
+        assert next(c.decode(vs)).rotation == 0  # written upright, no matrix left to apply
 
 
 @pytest.mark.parametrize("n_frames,wav_s,said", [(3, 10, "goes with no frame"), (20, 1, "after")])

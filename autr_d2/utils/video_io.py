@@ -3,6 +3,8 @@
 Times are presentation timestamps in seconds on the *video's* clock: 0 is the video stream's start,
 a frame's time is its own pts (``index / fps`` only where a frame has none) and audio samples sit at
 their own pts on the same clock, so audio that starts late or ends early keeps its place.
+Frames come upright: a display matrix's rotation (a phone's portrait video) is applied when
+decoding, and ``width`` / ``height`` are the turned sizes.
 
 A *source* is what the demo reads; each method starts a fresh pass over the input, so memory stays
 flat in the video's length (nothing is decoded until it is iterated):
@@ -94,8 +96,19 @@ def _to_float(frame):
     return x.astype(np.float32)
 
 
-def _rgb(frame):
-    return frame.to_ndarray(format="rgb24")
+def _rotation(frame):
+    """Counter-clockwise degrees (0/90/180/270) a frame must turn to be seen upright: phones
+    store portrait video as landscape frames plus a display matrix; players turn it, so do we."""
+    try:
+        angle = frame.rotation  # FFmpeg's display-matrix angle, counter-clockwise
+    except (AttributeError, ValueError):
+        return 0
+    return round((angle or 0) / 90) % 4 * 90
+
+
+def _rgb(frame, rotation=0):
+    x = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(np.rot90(x, rotation // 90)) if rotation else x
 
 
 class _VideoFile:
@@ -116,6 +129,9 @@ class _VideoFile:
             rate = vs.average_rate or vs.guessed_rate
             self.rate = float(rate) if rate else 25.0
             self.width, self.height = vs.codec_context.width, vs.codec_context.height
+            self.rotation = self._first_rotation(container, vs)
+            if self.rotation in (90, 270):  # sizes as displayed: a portrait phone video
+                self.width, self.height = self.height, self.width
             self.time_base = vs.time_base or Fraction(1, 90000)
             # zero of the clock: the video stream's start (else the container's)
             if vs.start_time is not None:
@@ -128,6 +144,19 @@ class _VideoFile:
             self.audio_codec = a.codec_context.name if a else None
             self.audio_layout = a.codec_context.layout.name if a else None
         self.time_source = "pts"
+        if self.rotation:
+            self.messages.append(
+                f"{path}: frames turned {self.rotation} degrees counter-clockwise, as its "
+                "display matrix says (a phone's portrait video)"
+            )
+
+    def _first_rotation(self, container, vs):
+        """The display rotation of the first frame (0 when none decodes: frames() reports it)."""
+        try:
+            frame = next(container.decode(vs), None)
+        except av.error.FFmpegError:
+            return 0
+        return 0 if frame is None else _rotation(frame)
 
     def _open(self):
         try:
@@ -148,7 +177,7 @@ class _VideoFile:
                         missing += 1
                         t = 0.0 if last is None else last + 1.0 / self.rate
                     last = t
-                    yield FrameRef(index, t, lambda f=f: _rgb(f))
+                    yield FrameRef(index, t, lambda f=f: _rgb(f, self.rotation))
             except av.error.FFmpegError as e:
                 raise VideoReadError(
                     f"{self.source}: decoding failed after {index + 1} frames "
