@@ -97,3 +97,20 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     assert any(k.startswith("M_J/distractors=") for k in autr["test"])
     raw = json.loads((figs / "runs.json").read_text())
     assert len(raw["runs"]) == 2 and raw["commit"] and raw["runs"][0]["metrics"]["test"]["M_J"] >= 0
+
+    # --score-only trains nothing: the rows and seeds not trained are left out and listed
+    res = run_tool(
+        str(root.parent),
+        "run_study.py",
+        *("--recipe", "scratch", "--subsets", "s4", "--seeds", "1", "2", "--iters", "2"),
+        *("--probes", "0", "--output", str(tmp_path / "st"), "--datasets", str(root.parent)),
+        *("--variants", "AuTR", "1 query", "--figures", str(figs), "--score-only"),
+        *(*TINY, "MODEL.AUTR.DEC_LAYERS", "1"),
+    )
+    assert not (tmp_path / "st/s4/AuTR/seed2").exists()
+    assert not (tmp_path / "st/s4/1_query").exists()
+    raw = json.loads((figs / "runs.json").read_text())
+    assert [r["run"] for r in raw["runs"]] == [os.path.relpath(tmp_path / "st/s4/AuTR/seed1", ROOT)]
+    assert len(raw["not_trained"]) == 3 and "not trained" in res.stdout
+    md = (tmp_path / "st" / "results.md").read_text()
+    assert "AuTR (1 seed)" in md and "1 query" not in md

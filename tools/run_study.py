@@ -12,6 +12,7 @@ against the switching period, and the predicted foreground when the sound is off
 
 python tools/run_study.py --quick          # every row once, small data and budget (< 30 min, CPU)
 python tools/run_study.py                  # the reported budget: 3 seeds (hours on a CPU)
+python tools/run_study.py --score-only     # score the runs that exist, train none
 
 --recipe paper (default) studies the paper's regime (configs/avs_synth/paper/*: frozen pretrained
 encoders, made once by the same step as `make demo`); --recipe scratch the from-scratch R18 recipe.
@@ -70,7 +71,7 @@ def sh(cmd, env):
 
 
 def train(config, out, seed, iters, curve, env, opts=()):
-    if os.path.isfile(os.path.join(out, "model_final.pth")):
+    if trained(out):
         return
     cmd = [sys.executable, "tools/train_net.py", "--config-file", config]
     if os.path.isdir(out):
@@ -85,6 +86,10 @@ def train(config, out, seed, iters, curve, env, opts=()):
         cmd += ["TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
     cmd += list(opts)
     sh(cmd, env)
+
+
+def trained(run_dir):
+    return os.path.isfile(os.path.join(run_dir, "model_final.pth"))
 
 
 def run_tag(variant):
@@ -282,26 +287,38 @@ def main(args):
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
-        if all(os.path.isfile(os.path.join(out, s, run_tag(v), f"seed{seed}", "model_final.pth"))
-               for v in args.variants for seed in seeds):  # fmt: skip
-            sizes[s].update(train=0, val=0)  # every run is trained: a test-only tree will do
+        if args.score_only or all(
+            trained(os.path.join(out, s, run_tag(v), f"seed{seed}"))
+            for v in args.variants for seed in seeds
+        ):  # fmt: skip
+            sizes[s].update(train=0, val=0)  # nothing to train: a test-only tree will do
     ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
     encoders = []
-    if args.recipe == "paper":
+    if args.recipe == "paper" and not args.score_only:
         from run_demo import pretrained_encoders  # tools/ is on sys.path when run as a script
 
         encoders = pretrained_encoders(env, args.audio_steps)
 
-    runs = []
+    runs, missing = [], []
     for subset in args.subsets:
         config = os.path.join(ROOT, RECIPES[args.recipe].format(s=subset))
         for variant in args.variants:
             for seed in seeds:
                 run_dir = os.path.join(out, subset, run_tag(variant), f"seed{seed}")
                 curve = variant == "AuTR" and seed == seeds[0]
-                opts = [*encoders, *VARIANTS[variant], *args.opts]
-                train(config, run_dir, seed, iters, curve, env, opts)
+                if args.score_only:  # model_final.pth holds the encoders' weights too
+                    if not trained(run_dir):
+                        missing.append(os.path.relpath(run_dir, ROOT))
+                        continue
+                    opts = [*VARIANTS[variant], *args.opts]
+                else:
+                    opts = [*encoders, *VARIANTS[variant], *args.opts]
+                    train(config, run_dir, seed, iters, curve, env, opts)
                 runs.append((subset, variant, config, run_dir, curve, opts))
+    if missing:
+        print(f"--score-only: {len(missing)} runs not trained, left out: {', '.join(missing)}")
+    if not runs:
+        sys.exit(f"--score-only: no trained run under {out} for these rows and seeds")
 
     import autr_d2  # noqa: F401
     from autr_d2.engine import evaluate_weights
@@ -348,6 +365,8 @@ def main(args):
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()  # fmt: skip
     meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": commit}
+    if args.score_only:
+        meta["not_trained"] = missing
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({**meta, "results": results, "baselines": baselines}, f, indent=1)
     with open(os.path.join(args.figures, "runs.json"), "w") as f:  # the raw numbers
@@ -371,6 +390,12 @@ def get_parser():
         choices=list(VARIANTS),
         metavar="VARIANT",
         help=f"rows to train (default all: {', '.join(repr(v) for v in VARIANTS)})",
+    )
+    p.add_argument(
+        "--score-only",
+        action="store_true",
+        help="train nothing: score the runs that exist (a row gets the seeds it has; the "
+        "missing runs are listed in runs.json)",
     )
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
     p.add_argument("--probes", type=int, default=None, help="clips per probe split (0: none)")
