@@ -216,30 +216,52 @@ def rotate_display(path, a, b, c, d):
 
 
 @pytest.mark.parametrize(
-    "matrix,top_strip",  # the matrix an upright phone writes; where the encoded left strip shows
-    [((0, 0x10000, -0x10000, 0), "top"), ((0, -0x10000, 0x10000, 0), "bottom")],
+    "matrix,said,corner",  # where the stored top-left corner is shown
+    [
+        ((0, 0x10000, -0x10000, 0), "90 degrees clockwise", "top right"),  # an upright phone
+        ((0, -0x10000, 0x10000, 0), "90 degrees counter-clockwise", "bottom left"),
+        ((-0x10000, 0, 0, -0x10000), "180 degrees", "bottom right"),
+        ((-0x10000, 0, 0, 0x10000), "mirrored left to right", "top right"),
+        ((0x10000, 0, 0, -0x10000), "mirrored top to bottom", "bottom left"),
+    ],
 )
-def test_portrait_phone_video_is_turned_upright(tmp_path, fake, capsys, matrix, top_strip):
-    """An 80x48 video stored landscape with a +-90 degree display matrix: frames are read upright
-    (48 wide, 80 high; the stored left edge is now the top or the bottom), the masks and the
-    overlay are 48x80 too, and the console says the frames were turned."""
+def test_display_matrix_is_applied(tmp_path, fake, capsys, matrix, said, corner):
+    """An 80x48 video whose only white is its top-left 16x16 corner, with a display matrix as
+    phones write for portrait video: frames are read as players show them (turned: 48 wide, 80
+    high), the corner is where the matrix puts it, masks and overlay have the shown size, and the
+    console and summary.json say what was done."""
     video = tmp_path / "phone.mp4"
-    make_video(video, [i / 5 for i in range(10)], tones(2)[None])
+    img = np.zeros((48, 80, 3), np.uint8)
+    img[:16, :16] = 255
+    with av.open(str(video), "w") as out:
+        vs = out.add_stream("libx264", rate=5)
+        vs.width, vs.height, vs.pix_fmt = 80, 48, "yuv420p"
+        vs.options = {"qp": "0", "preset": "ultrafast"}
+        for i in range(10):
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
     rotate_display(video, *matrix)
     src = open_video(str(video))
-    assert (src.width, src.height) == (48, 80)
-    first = next(r for r in src.frames() if r.index == 1).image()  # frame 1: only bit 0's strip
-    assert first.shape == (80, 48, 3)
-    strip, rest = (first[:8], first[10:]) if top_strip == "top" else (first[-8:], first[:-10])
-    assert strip.min() > 200 and rest.max() < 50
+    size = (80, 48) if "90" in said else (48, 80)
+    assert (src.height, src.width) == size
+    shown = next(iter(src.frames())).image()
+    assert shown.shape == (*size, 3)
+    rows = slice(None, 16) if corner.startswith("top") else slice(-16, None)
+    cols = slice(None, 16) if corner.endswith("left") else slice(-16, None)
+    assert shown[rows, cols].min() > 200
+    shown[rows, cols] = 0
+    assert shown.max() < 50  # nothing white elsewhere
     out = tmp_path / "out"
-    run_demo("--input", video, "--output", out)
-    assert "degrees counter-clockwise" in capsys.readouterr().out
-    assert np.asarray(Image.open(out / "masks" / "000000.png")).shape == (80, 48)
+    summary = run_demo("--input", video, "--output", out)
+    assert said in capsys.readouterr().out and said in summary["orientation"]
+    assert summary["audio_mismatch"] is None
+    assert np.asarray(Image.open(out / "masks" / "000000.png")).shape == size
     with av.open(str(out / "overlay.mp4")) as c:
         vs = c.streams.video[0]
-        assert (vs.codec_context.width, vs.codec_context.height) == (48, 80)
-        assert next(c.decode(vs)).rotation == 0  # written upright, no matrix left to apply
+        assert (vs.codec_context.height, vs.codec_context.width) == size
+        assert next(c.decode(vs)).rotation == 0  # written as shown, no matrix left to apply
 
 
 @pytest.mark.parametrize("n_frames,wav_s,said", [(3, 10, "goes with no frame"), (20, 1, "after")])

@@ -112,5 +112,8 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     raw = json.loads((figs / "runs.json").read_text())
     assert [r["run"] for r in raw["runs"]] == [os.path.relpath(tmp_path / "st/s4/AuTR/seed1", ROOT)]
     assert len(raw["not_trained"]) == 3 and "not trained" in res.stdout
+    assert raw["runs"][0]["seed"] == 1 and raw["runs"][0]["trained_with"]["SEED"] == 1
+    assert raw["runs"][0]["trained_with"]["SOLVER.MAX_ITER"] == 2
+    assert raw["seeds_scored"] == {"s4": {"AuTR": [1]}}
     md = (tmp_path / "st" / "results.md").read_text()
     assert "AuTR (1 seed)" in md and "1 query" not in md

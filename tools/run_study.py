@@ -92,6 +92,24 @@ def trained(run_dir):
     return os.path.isfile(os.path.join(run_dir, "model_final.pth"))
 
 
+def trained_with(run_dir):
+    """How a run was trained, from its own config.yaml (the study may score it later)."""
+    import yaml
+
+    path = os.path.join(run_dir, "config.yaml")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        cfg = yaml.safe_load(f)
+    model = cfg.get("MODEL", {})
+    return {
+        "SEED": cfg.get("SEED"),
+        "SOLVER.MAX_ITER": cfg.get("SOLVER", {}).get("MAX_ITER"),
+        "MODEL.TIMM.WEIGHTS": model.get("TIMM", {}).get("WEIGHTS"),
+        "MODEL.AUDIO.WEIGHTS": model.get("AUDIO", {}).get("WEIGHTS"),
+    }
+
+
 def run_tag(variant):
     """'dot-product head' -> 'dot_product_head' (the run's folder name)."""
     return variant.replace(" ", "_").replace("-", "_")
@@ -137,7 +155,7 @@ def figures(results, curves, out_dir):
         fig.savefig(path, dpi=90)
         plt.close(fig)
         written.append(path)
-    for subset, metrics_file in curves.items():
+    for subset, (metrics_file, seed) in curves.items():
         lines = [json.loads(x) for x in open(metrics_file)]
         loss = [(m["iteration"], m["total_loss"]) for m in lines if "total_loss" in m]
         val = [(m["iteration"], m["avs/M_J"]) for m in lines if "avs/M_J" in m]
@@ -148,7 +166,7 @@ def figures(results, curves, out_dir):
             ax2 = ax.twinx()
             ax2.plot(*zip(*val), color="tab:red", marker="o")
             ax2.set_ylabel("M_J on the run's DATASETS.TEST (%)", color="tab:red")
-        ax.set_title(f"AuTR on AVS-Synth {subset.upper()} (seed 1)")
+        ax.set_title(f"AuTR on AVS-Synth {subset.upper()} (seed {seed})")
         fig.tight_layout()
         path = os.path.join(out_dir, f"study_{subset}_curve.png")
         fig.savefig(path, dpi=90)
@@ -305,7 +323,7 @@ def main(args):
         for variant in args.variants:
             for seed in seeds:
                 run_dir = os.path.join(out, subset, run_tag(variant), f"seed{seed}")
-                curve = variant == "AuTR" and seed == seeds[0]
+                curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
                 if args.score_only:  # model_final.pth holds the encoders' weights too
                     if not trained(run_dir):
                         missing.append(os.path.relpath(run_dir, ROOT))
@@ -314,7 +332,7 @@ def main(args):
                 else:
                     opts = [*encoders, *VARIANTS[variant], *args.opts]
                     train(config, run_dir, seed, iters, curve, env, opts)
-                runs.append((subset, variant, config, run_dir, curve, opts))
+                runs.append((subset, variant, seed, config, run_dir, curve, opts))
     if missing:
         print(f"--score-only: {len(missing)} runs not trained, left out: {', '.join(missing)}")
     if not runs:
@@ -325,7 +343,8 @@ def main(args):
     from autr_d2.evaluation import evaluate_baseline
 
     results, curves, baselines, raw = {}, {}, {}, []
-    for subset, variant, config, run_dir, curve, opts in runs:
+    seeds_scored = {}
+    for subset, variant, seed, config, run_dir, curve, opts in runs:
         splits = [*SPLITS, *probes[subset]]
         names = [f"avs_synth_{subset}_{sp}" for sp in splits]
         cache = os.path.join(run_dir, "study_eval.json")
@@ -343,10 +362,13 @@ def main(args):
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         per_split[SWAPPED] = res["swapped"]
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
-        raw.append({"subset": subset, "variant": variant, "run": os.path.relpath(run_dir, ROOT),
-                    "overrides": opts, "iters": iters, "metrics": per_split})  # fmt: skip
-        if curve:
-            curves[subset] = os.path.join(run_dir, "metrics.json")
+        seeds_scored.setdefault(subset, {}).setdefault(variant, []).append(seed)
+        raw.append({"subset": subset, "variant": variant, "seed": seed,
+                    "run": os.path.relpath(run_dir, ROOT), "overrides": opts,
+                    "trained_with": trained_with(run_dir), "metrics": per_split})  # fmt: skip
+        metrics_file = os.path.join(run_dir, "metrics.json")
+        if curve and subset not in curves and os.path.isfile(metrics_file):
+            curves[subset] = (metrics_file, seed)
     for subset in args.subsets:
         splits = [*SPLITS, *probes[subset]]
         baselines[subset] = {
@@ -364,7 +386,8 @@ def main(args):
     )
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()  # fmt: skip
-    meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": commit}
+    meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": commit,
+            "seeds_scored": seeds_scored}  # fmt: skip
     if args.score_only:
         meta["not_trained"] = missing
     with open(os.path.join(out, "results.json"), "w") as f:

@@ -3,8 +3,8 @@
 Times are presentation timestamps in seconds on the *video's* clock: 0 is the video stream's start,
 a frame's time is its own pts (``index / fps`` only where a frame has none) and audio samples sit at
 their own pts on the same clock, so audio that starts late or ends early keeps its place.
-Frames come upright: a display matrix's rotation (a phone's portrait video) is applied when
-decoding, and ``width`` / ``height`` are the turned sizes.
+Frames come as players show them: a display matrix (a phone's portrait video) is applied when
+decoding (``orientation`` says what it did), and ``width`` / ``height`` are the sizes shown.
 
 A *source* is what the demo reads; each method starts a fresh pass over the input, so memory stays
 flat in the video's length (nothing is decoded until it is iterated):
@@ -13,7 +13,9 @@ flat in the video's length (nothing is decoded until it is iterated):
 * ``source.audio_blocks()``: ``(start time, samples [C, N] float32)``, all channels, in order;
 * ``source.source`` (name for messages), ``width``, ``height``, ``rate`` (nominal frames/second),
   ``sample_rate`` / ``channels`` (None / 0 without audio), ``time_base`` (for writing),
-  ``time_source`` ("pts" or "index/fps", final once ``frames()`` has run), ``messages``.
+  ``time_source`` ("pts" or "index/fps", final once ``frames()`` has run), ``messages`` (all
+  notes), ``orientation`` (display-matrix note or None), ``audio_mismatch`` (frames+wav note or
+  None).
 
 :func:`open_video` (a file), :func:`open_frames_folder` (frames + a wav) and :class:`MemoryVideo`
 (a :class:`Video` already in memory) make sources. :class:`OverlayWriter` writes H.264 frames as
@@ -96,19 +98,47 @@ def _to_float(frame):
     return x.astype(np.float32)
 
 
-def _rotation(frame):
-    """Counter-clockwise degrees (0/90/180/270) a frame must turn to be seen upright: phones
-    store portrait video as landscape frames plus a display matrix; players turn it, so do we."""
+# (transpose, flip rows, flip columns) -> what it does to the stored frame
+_ORIENTATIONS = {
+    (True, False, True): "turned 90 degrees clockwise",
+    (True, True, False): "turned 90 degrees counter-clockwise",
+    (False, True, True): "turned 180 degrees",
+    (False, False, True): "mirrored left to right",
+    (False, True, False): "mirrored top to bottom",
+    (True, False, False): "transposed (mirrored and turned)",
+    (True, True, True): "anti-transposed (mirrored and turned)",
+}
+
+
+def _display_transform(frame):
+    """How a decoded frame must be shown, from its display matrix (phones store portrait video as
+    landscape frames plus this matrix; players apply it): (transpose, flip rows, flip columns), or
+    None for "as stored" (no matrix, the identity, or an angle that is not a multiple of 90)."""
     try:
-        angle = frame.rotation  # FFmpeg's display-matrix angle, counter-clockwise
-    except (AttributeError, ValueError):
-        return 0
-    return round((angle or 0) / 90) % 4 * 90
+        sd = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+        m = None if sd is None else np.frombuffer(bytes(sd), np.int32)
+    except (AttributeError, KeyError, ValueError):
+        return None
+    if m is None or m.size != 9:
+        return None
+    # a stored pixel (x, y), y down, is shown at (a x + c y, b x + d y): FFmpeg's layout
+    a, b, c, d = (int(np.sign(v)) for v in (m[0], m[1], m[3], m[4]))
+    if a and d and not (b or c):
+        transform = (False, d < 0, a < 0)
+    elif b and c and not (a or d):
+        transform = (True, b < 0, c < 0)
+    else:
+        return None
+    return transform if any(transform) else None
 
 
-def _rgb(frame, rotation=0):
+def _rgb(frame, transform=None):
     x = frame.to_ndarray(format="rgb24")
-    return np.ascontiguousarray(np.rot90(x, rotation // 90)) if rotation else x
+    if transform:
+        transpose, flip_rows, flip_cols = transform
+        x = x.transpose(1, 0, 2) if transpose else x
+        x = np.ascontiguousarray(x[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1])
+    return x
 
 
 class _VideoFile:
@@ -117,7 +147,7 @@ class _VideoFile:
     def __init__(self, path):
         if not os.path.isfile(path):
             raise VideoReadError(f"{path}: no such video file")
-        self.source, self.messages = path, []
+        self.source, self.messages, self.audio_mismatch = path, [], None
         try:
             container = av.open(path)
         except Exception as e:
@@ -129,8 +159,8 @@ class _VideoFile:
             rate = vs.average_rate or vs.guessed_rate
             self.rate = float(rate) if rate else 25.0
             self.width, self.height = vs.codec_context.width, vs.codec_context.height
-            self.rotation = self._first_rotation(container, vs)
-            if self.rotation in (90, 270):  # sizes as displayed: a portrait phone video
+            self.transform = self._first_transform(container, vs)
+            if self.transform and self.transform[0]:  # sizes as shown: a portrait phone video
                 self.width, self.height = self.height, self.width
             self.time_base = vs.time_base or Fraction(1, 90000)
             # zero of the clock: the video stream's start (else the container's)
@@ -144,19 +174,18 @@ class _VideoFile:
             self.audio_codec = a.codec_context.name if a else None
             self.audio_layout = a.codec_context.layout.name if a else None
         self.time_source = "pts"
-        if self.rotation:
-            self.messages.append(
-                f"{path}: frames turned {self.rotation} degrees counter-clockwise, as its "
-                "display matrix says (a phone's portrait video)"
-            )
+        self.orientation = None  # what was done to show the frames upright, or None
+        if self.transform:
+            self.orientation = _ORIENTATIONS[self.transform] + ", as its display matrix says"
+            self.messages.append(f"{path}: frames {self.orientation}")
 
-    def _first_rotation(self, container, vs):
-        """The display rotation of the first frame (0 when none decodes: frames() reports it)."""
+    def _first_transform(self, container, vs):
+        """The first frame's display transform (None when none decodes: frames() says why)."""
         try:
             frame = next(container.decode(vs), None)
         except av.error.FFmpegError:
-            return 0
-        return 0 if frame is None else _rotation(frame)
+            return None
+        return None if frame is None else _display_transform(frame)
 
     def _open(self):
         try:
@@ -177,7 +206,7 @@ class _VideoFile:
                         missing += 1
                         t = 0.0 if last is None else last + 1.0 / self.rate
                     last = t
-                    yield FrameRef(index, t, lambda f=f: _rgb(f, self.rotation))
+                    yield FrameRef(index, t, lambda f=f: _rgb(f, self.transform))
             except av.error.FFmpegError as e:
                 raise VideoReadError(
                     f"{self.source}: decoding failed after {index + 1} frames "
@@ -261,6 +290,7 @@ class _FramesFolder:
         self.source, self.rate, self.wav = folder, float(fps), wav_path or None
         self.time_base = Fraction(1) / Fraction(fps).limit_denominator(1001)
         self.time_source, self.messages = "index/fps", []
+        self.orientation = self.audio_mismatch = None
         self.sample_rate, self.channels, self.audio_codec, self.audio_layout = None, 0, None, None
         if self.wav:
             try:
@@ -292,7 +322,8 @@ class _FramesFolder:
                 f"frames after {audio_s:.2f} s have no audio and get empty masks (the "
                 "sound is not stretched)"
             )
-        self.messages.append(head + tail)
+        self.audio_mismatch = head + tail
+        self.messages.append(self.audio_mismatch)
 
     def frames(self):
         for i, f in enumerate(self.files):
@@ -333,6 +364,7 @@ class MemoryVideo:
 
     def __init__(self, video):
         self.video, self.source, self.messages = video, video.source, []
+        self.orientation = self.audio_mismatch = None
         self.rate = float(video.fps)
         self.height, self.width = video.frames[0].shape[:2]
         self.time_base = Fraction(1) / Fraction(video.fps).limit_denominator(1001)
