@@ -27,7 +27,7 @@ setup(
         "soundfile>=0.12",
         "tqdm>=4.60",
         "matplotlib>=3.7",
-        "av>=12",
+        "av>=18",  # frame side data (display matrix) as read in utils/video_io.py
         "psutil>=5.9",
     ],
     extras_require={
