@@ -115,6 +115,11 @@ def run_tag(variant):
     return variant.replace(" ", "_").replace("-", "_")
 
 
+def run_path(out, subset, variant, seed):
+    """<out>/<subset>/<row tag>/seed<k>: where a run lives."""
+    return os.path.join(out, subset, run_tag(variant), f"seed{seed}")
+
+
 def mean_std(values):
     if not values:
         return float("nan"), float("nan")
@@ -306,8 +311,7 @@ def main(args):
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
         if args.score_only or all(
-            trained(os.path.join(out, s, run_tag(v), f"seed{seed}"))
-            for v in args.variants for seed in seeds
+            trained(run_path(out, s, v, seed)) for v in args.variants for seed in seeds
         ):  # fmt: skip
             sizes[s].update(train=0, val=0)  # nothing to train: a test-only tree will do
     ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
@@ -322,7 +326,7 @@ def main(args):
         config = os.path.join(ROOT, RECIPES[args.recipe].format(s=subset))
         for variant in args.variants:
             for seed in seeds:
-                run_dir = os.path.join(out, subset, run_tag(variant), f"seed{seed}")
+                run_dir = run_path(out, subset, variant, seed)
                 curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
                 if args.score_only:  # model_final.pth holds the encoders' weights too
                     if not trained(run_dir):
@@ -331,7 +335,8 @@ def main(args):
                     opts = [*VARIANTS[variant], *args.opts]
                 else:
                     opts = [*encoders, *VARIANTS[variant], *args.opts]
-                    train(config, run_dir, seed, iters, curve, env, opts)
+                    # only the first seed's run is trained with val evaluations for the curve
+                    train(config, run_dir, seed, iters, curve and seed == seeds[0], env, opts)
                 runs.append((subset, variant, seed, config, run_dir, curve, opts))
     if missing:
         print(f"--score-only: {len(missing)} runs not trained, left out: {', '.join(missing)}")
