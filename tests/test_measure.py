@@ -117,3 +117,28 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     assert raw["seeds_scored"] == {"s4": {"AuTR": [1]}}
     md = (tmp_path / "st" / "results.md").read_text()
     assert "AuTR (1 seed)" in md and "1 query" not in md
+
+
+def test_study_trains_only_the_first_autr_seed_with_val_evaluations(tmp_path, monkeypatch):
+    """Val evaluations (the curve figure) cost time: seeds 2 and 3 and the other rows train
+    without them (a regression in 244a261 had turned them on for every AuTR seed)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_study", ROOT + "/tools/run_study.py")
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    commands = []
+    monkeypatch.setattr(run_study, "sh", lambda cmd, env: commands.append(cmd))
+    variants = ["AuTR", "dot-product head"]
+    runs = run_study.plan(str(tmp_path), ["s4", "ms3"], variants, [1, 2, 3])
+    assert len(runs) == 12
+    for subset, variant, seed, run_dir, with_val in runs:
+        assert run_dir == str(tmp_path / subset / run_study.run_tag(variant) / f"seed{seed}")
+        run_study.train(f"configs/avs_synth/paper/{subset}_autr_effl0.yaml", run_dir, seed, 60,
+                        with_val, {}, run_study.VARIANTS[variant])  # fmt: skip
+    by_run = {os.path.relpath(c[c.index("OUTPUT_DIR") + 1], tmp_path): c for c in commands}
+    evals = {run: c[c.index("TEST.EVAL_PERIOD") + 1] for run, c in by_run.items()}
+    assert len(evals) == 12
+    assert evals == {**dict.fromkeys(evals, "0"), "s4/AuTR/seed1": "10", "ms3/AuTR/seed1": "10"}
+    assert "('avs_synth_ms3_val',)" in by_run["ms3/AuTR/seed1"]
+    assert "()" in by_run["ms3/AuTR/seed2"]  # no val set loaded at all

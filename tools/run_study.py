@@ -120,6 +120,20 @@ def run_path(out, subset, variant, seed):
     return os.path.join(out, subset, run_tag(variant), f"seed{seed}")
 
 
+def plan(out, subsets, variants, seeds):
+    """The study's runs in order: (subset, variant, seed, run folder, trains with val evaluations).
+
+    Only the first seed's AuTR run per subset is trained with val evaluations (the training-curve
+    figure); every other run trains without them, so seeds 2 and 3 cost no evaluation time.
+    """
+    return [
+        (s, v, seed, run_path(out, s, v, seed), v == "AuTR" and seed == seeds[0])
+        for s in subsets
+        for v in variants
+        for seed in seeds
+    ]
+
+
 def mean_std(values):
     if not values:
         return float("nan"), float("nan")
@@ -322,22 +336,18 @@ def main(args):
         encoders = pretrained_encoders(env, args.audio_steps)
 
     runs, missing = [], []
-    for subset in args.subsets:
+    for subset, variant, seed, run_dir, with_val in plan(out, args.subsets, args.variants, seeds):
         config = os.path.join(ROOT, RECIPES[args.recipe].format(s=subset))
-        for variant in args.variants:
-            for seed in seeds:
-                run_dir = run_path(out, subset, variant, seed)
-                curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
-                if args.score_only:  # model_final.pth holds the encoders' weights too
-                    if not trained(run_dir):
-                        missing.append(os.path.relpath(run_dir, ROOT))
-                        continue
-                    opts = [*VARIANTS[variant], *args.opts]
-                else:
-                    opts = [*encoders, *VARIANTS[variant], *args.opts]
-                    # only the first seed's run is trained with val evaluations for the curve
-                    train(config, run_dir, seed, iters, curve and seed == seeds[0], env, opts)
-                runs.append((subset, variant, seed, config, run_dir, curve, opts))
+        curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
+        if args.score_only:  # model_final.pth holds the encoders' weights too
+            if not trained(run_dir):
+                missing.append(os.path.relpath(run_dir, ROOT))
+                continue
+            opts = [*VARIANTS[variant], *args.opts]
+        else:
+            opts = [*encoders, *VARIANTS[variant], *args.opts]
+            train(config, run_dir, seed, iters, with_val, env, opts)
+        runs.append((subset, variant, seed, config, run_dir, curve, opts))
     if missing:
         print(f"--score-only: {len(missing)} runs not trained, left out: {', '.join(missing)}")
     if not runs:
