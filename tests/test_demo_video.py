@@ -370,7 +370,7 @@ def test_memory_is_flat_in_the_video_length(tmp_path):
     """6 s, then 60 s of 320x240 at 10 fps through the whole demo (decode, predict, draw, encode)
     in a fresh process: the peak memory after the long one is within 30 MB of the peak after the
     short one (holding the 60 s video's frames alone would take 138 MB)."""
-    from autr_d2.utils.video_io import write_video
+    from autr_d2.utils.video_writer import write_video
 
     args = []
     for seconds in (6, 60):

@@ -14,7 +14,8 @@ from PIL import Image
 from autr_d2.data.audio import read_wav
 from autr_d2.data.datasets.avsbench import clip_paths, load_avs_clips
 from autr_d2.utils.outputs import MARKER
-from autr_d2.utils.video_io import read_video, write_video
+from autr_d2.utils.video_io import read_video
+from autr_d2.utils.video_writer import write_video
 
 from .conftest import tiny_cfg
 from .test_train import ROOT, TINY, train_net

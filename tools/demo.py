@@ -39,12 +39,8 @@ from autr_d2.data.palette import AVSS_CLASSES, avss_palette
 from autr_d2.engine import USER_ERRORS, setup_cfg
 from autr_d2.predictor import SILENT, SOUND, AuTRPredictor, StreamSummary
 from autr_d2.utils.outputs import prepare_output_dir
-from autr_d2.utils.video_io import (
-    OverlayWriter,
-    VideoReadError,
-    open_frames_folder,
-    open_video,
-)
+from autr_d2.utils.video_io import VideoReadError, open_frames_folder, open_video
+from autr_d2.utils.video_writer import OverlayWriter
 from autr_d2.utils.visualizer import class_legend, overlay_labels, overlay_mask
 
 TOOL = "tools/demo.py"

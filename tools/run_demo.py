@@ -101,7 +101,7 @@ def write_demo_video(dataset, path, n_clips=3):
 
     from autr_d2.data.audio import read_wav
     from autr_d2.data.datasets.avsbench import clip_paths
-    from autr_d2.utils.video_io import write_video
+    from autr_d2.utils.video_writer import write_video
 
     dicts = DatasetCatalog.get(dataset)[:n_clips]
     frames, audio = [], []

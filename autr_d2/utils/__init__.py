@@ -1,1 +1,1 @@
-"""Pictures (visualizer) and video input/output (video_io) for the visualize and demo tools."""
+"""Pictures (visualizer), video input (video_io) and output (video_writer) for the tools."""
