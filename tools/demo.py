@@ -37,7 +37,8 @@ import autr_d2  # noqa: F401  (registers the model)
 from autr_d2.data.audio import AudioError
 from autr_d2.data.palette import AVSS_CLASSES, avss_palette
 from autr_d2.engine import USER_ERRORS, setup_cfg
-from autr_d2.predictor import SILENT, SOUND, AuTRPredictor, StreamSummary
+from autr_d2.predictor import AuTRPredictor, StreamSummary
+from autr_d2.utils.audio_timeline import SILENT, SOUND
 from autr_d2.utils.outputs import prepare_output_dir
 from autr_d2.utils.video_io import VideoReadError, open_frames_folder, open_video
 from autr_d2.utils.video_writer import OverlayWriter

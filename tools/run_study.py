@@ -324,9 +324,7 @@ def main(args):
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
-        if args.score_only or all(
-            trained(run_path(out, s, v, seed)) for v in args.variants for seed in seeds
-        ):  # fmt: skip
+        if args.score_only or all(trained(r[3]) for r in plan(out, [s], args.variants, seeds)):
             sizes[s].update(train=0, val=0)  # nothing to train: a test-only tree will do
     ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
     encoders = []
