@@ -50,7 +50,7 @@ test: setup media
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# DEMO_ARGS=--long: 2000 training clips, 2000 iterations (an estimated 30 minutes on 2 cores)
+# DEMO_ARGS=--long: 2000 training clips, 2000 iterations at 160 px (an estimated hour on 2 cores)
 demo: setup media
 	$(PY) tools/run_demo.py $(DEMO_ARGS)
 

@@ -246,7 +246,9 @@ def main(args):
 
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--long", action="store_true", help="more data and 2000 iterations (~40 min)")
+    p.add_argument(
+        "--long", action="store_true", help="more data and 2000 iterations (~1 h, estimated)"
+    )
     p.add_argument("--recipe", choices=sorted(RECIPES), default="paper")
     p.add_argument("--subset", choices=["s4", "ms3"], default="s4")
     p.add_argument("--report", action="store_true", help="also score test_unseen and test_openset")
