@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = {
@@ -120,14 +121,24 @@ def run_path(out, subset, variant, seed):
     return os.path.join(out, subset, run_tag(variant), f"seed{seed}")
 
 
+class Run(NamedTuple):
+    """One training run of the study."""
+
+    subset: str
+    variant: str
+    seed: int
+    run_dir: str
+    with_val: bool  # trains with val evaluations (the training-curve figure)
+
+
 def plan(out, subsets, variants, seeds):
-    """The study's runs in order: (subset, variant, seed, run folder, trains with val evaluations).
+    """The study's runs in order, as `Run`s.
 
     Only the first seed's AuTR run per subset is trained with val evaluations (the training-curve
     figure); every other run trains without them, so seeds 2 and 3 cost no evaluation time.
     """
     return [
-        (s, v, seed, run_path(out, s, v, seed), v == "AuTR" and seed == seeds[0])
+        Run(s, v, seed, run_path(out, s, v, seed), v == "AuTR" and seed == seeds[0])
         for s in subsets
         for v in variants
         for seed in seeds
@@ -324,7 +335,7 @@ def main(args):
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
-        if args.score_only or all(trained(r[3]) for r in plan(out, [s], args.variants, seeds)):
+        if args.score_only or all(trained(r.run_dir) for r in plan(out, [s], args.variants, seeds)):
             sizes[s].update(train=0, val=0)  # nothing to train: a test-only tree will do
     ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
     encoders = []
