@@ -1,10 +1,12 @@
 """How weights reach AuTR: building a model reads no file; the checkpointer does.
 
-* :class:`AuTRCheckpointer` is Detectron2's ``DetectionCheckpointer`` with three differences:
-  ``.pkl`` files go through a restricted unpickler (``utils/safe_pickle.py``: a downloaded file
-  cannot run code), a file that is not a checkpoint is an error that says so (instead of torch's
-  advice to unpickle it unsafely), and with ``strict=True`` a checkpoint that leaves model
-  parameters unset is an error listing them (inference must not run half-random models).
+* :class:`AuTRCheckpointer` is Detectron2's ``DetectionCheckpointer`` with four differences:
+  ``.pkl`` files go through a restricted unpickler (``utils/safe_pickle.py``) and every other file
+  through ``torch.load(weights_only=True)`` (a downloaded file cannot run code, whatever the torch
+  version or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD), a missing or non-checkpoint file is an error that
+  says so (instead of an assertion, or torch's advice to unpickle it unsafely), and with
+  ``strict=True`` a checkpoint that leaves model parameters unset is an error listing them
+  (inference must not run half-random models).
 * :func:`load_pretrained_components` reads the component files of the config
   (``MODEL.TIMM.WEIGHTS``: an ImageNet backbone; ``MODEL.AUDIO.WEIGHTS``: a VGGish) when training
   starts from them. ``MODEL.WEIGHTS`` is loaded afterwards and wins where it overlaps. Evaluation
@@ -14,6 +16,7 @@
 import logging
 import os
 
+import torch
 from detectron2.checkpoint import DetectionCheckpointer
 
 from .utils.safe_pickle import UnsafePickleError, safe_load
@@ -68,7 +71,9 @@ class AuTRCheckpointer(DetectionCheckpointer):
             data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
             return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
         try:
-            loaded = super()._load_file(filename)
+            # weights_only explicitly: torch's default is a full unpickle before 2.6 and under
+            # TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, and Detectron2 / fvcore pass nothing
+            loaded = torch.load(filename, map_location="cpu", weights_only=True)
         except Exception as e:  # torch's own message advises weights_only=False: never do that
             raise CheckpointError(
                 f"{filename}: not a PyTorch checkpoint this project can read safely "
@@ -76,7 +81,20 @@ class AuTRCheckpointer(DetectionCheckpointer):
             ) from None
         if not isinstance(loaded, dict):
             raise CheckpointError(f"{filename}: not a checkpoint (holds a {type(loaded)})")
-        return loaded
+        if filename.endswith(".pyth"):  # pycls, as Detectron2 reads it
+            if not isinstance(loaded.get("model_state"), dict):
+                raise CheckpointError(f"{filename}: a .pyth (pycls) file without 'model_state'")
+            state = {
+                k: v for k, v in loaded["model_state"].items() if not k.endswith("batches_tracked")
+            }
+            return {"model": state, "__author__": "pycls", "matching_heuristics": True}
+        return loaded if "model" in loaded else {"model": loaded}
+
+    def load(self, path, checkpointables=None):
+        if path and "://" not in path and not os.path.isfile(path):
+            # fvcore would stop on a bare AssertionError ("Checkpoint ... not found!")
+            raise CheckpointError(f"{path}: checkpoint not found (MODEL.WEIGHTS or --resume)")
+        return super().load(path, checkpointables)
 
     def _load_model(self, checkpoint):
         incompatible = super()._load_model(checkpoint)
@@ -126,7 +144,10 @@ def load_pretrained_components(model, cfg):
     backbone = getattr(model, "backbone", None)
     if cfg.MODEL.TIMM.WEIGHTS and isinstance(backbone, D2TimmBackbone):
         _need(cfg.MODEL.TIMM.WEIGHTS, "MODEL.TIMM.WEIGHTS")
-        missing, _ = load_timm_weights(backbone, cfg.MODEL.TIMM.WEIGHTS)
+        try:
+            missing, _ = load_timm_weights(backbone, cfg.MODEL.TIMM.WEIGHTS)
+        except ValueError as e:  # names the file: a sentence for the tools, not a traceback
+            raise CheckpointError(f"MODEL.TIMM.WEIGHTS {e}") from None
         if missing:
             raise CheckpointError(
                 f"MODEL.TIMM.WEIGHTS {cfg.MODEL.TIMM.WEIGHTS}: has no weights for "
@@ -136,7 +157,10 @@ def load_pretrained_components(model, cfg):
     audio = getattr(model, "audio_encoder", None)
     if cfg.MODEL.AUDIO.WEIGHTS and audio is not None:
         _need(cfg.MODEL.AUDIO.WEIGHTS, "MODEL.AUDIO.WEIGHTS")
-        load_vggish_weights(audio, cfg.MODEL.AUDIO.WEIGHTS)
+        try:
+            load_vggish_weights(audio, cfg.MODEL.AUDIO.WEIGHTS)
+        except ValueError as e:
+            raise CheckpointError(f"MODEL.AUDIO.WEIGHTS {e}") from None
         loaded.append(cfg.MODEL.AUDIO.WEIGHTS)
     for p in loaded:
         logger.info(f"loaded pretrained weights {p}")

@@ -142,3 +142,27 @@ def test_study_trains_only_the_first_autr_seed_with_val_evaluations(tmp_path, mo
     assert evals == {**dict.fromkeys(evals, "0"), "s4/AuTR/seed1": "10", "ms3/AuTR/seed1": "10"}
     assert "('avs_synth_ms3_val',)" in by_run["ms3/AuTR/seed1"]
     assert "()" in by_run["ms3/AuTR/seed2"]  # no val set loaded at all
+
+
+def test_study_score_cache_is_dropped_when_weights_data_or_overrides_change(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_study", ROOT + "/tools/run_study.py")
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    weights = tmp_path / "model_final.pth"
+    weights.write_bytes(b"w1")
+    key = run_study.eval_key(str(weights), "/data/a", ["MODEL.AUTR.MASK_HEAD", "dot"])
+    cache = tmp_path / "study_eval.json"
+    cache.write_text(json.dumps({"_key": key, "avs_synth_s4_test": {"M_J": 50.0}}))
+    assert run_study.load_eval_cache(str(cache), key)["avs_synth_s4_test"] == {"M_J": 50.0}
+    for other in (
+        run_study.eval_key(str(weights), "/data/b", ["MODEL.AUTR.MASK_HEAD", "dot"]),
+        run_study.eval_key(str(weights), "/data/a", []),
+    ):
+        assert run_study.load_eval_cache(str(cache), other) == {"_key": other}
+    weights.write_bytes(b"retrained")  # another size: other weights
+    new = run_study.eval_key(str(weights), "/data/a", ["MODEL.AUTR.MASK_HEAD", "dot"])
+    assert run_study.load_eval_cache(str(cache), new) == {"_key": new}
+    cache.write_text("{not json")  # a corrupt cache is scored again, not a traceback
+    assert run_study.load_eval_cache(str(cache), key) == {"_key": key}

@@ -85,6 +85,13 @@ def test_pretrain_audio_on_a_tiny_bank_loads_through_model_audio_weights(tmp_pat
     state = torch.load(out, weights_only=True)
     for k, v in model.audio_encoder.state_dict().items():
         assert torch.equal(v, state[k]), k
+    # a .json of the user's beside a new --output is not replaced
+    other = tmp_path / "other.pth"
+    (tmp_path / "other.pth.json").write_text('{"mine": 1}')
+    args.output = str(other)
+    with pytest.raises(SystemExit, match=r"other\.pth\.json exists"):
+        pretrain_audio.pretrain(args)
+    assert not other.exists() and (tmp_path / "other.pth.json").read_text() == '{"mine": 1}'
 
 
 @pytest.mark.parametrize("name", ["s4_autr_effl0.yaml", "ms3_autr_effl0.yaml"])

@@ -5,8 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 TINY = [
     "MODEL.AUTR.HIDDEN_DIM",
@@ -81,17 +79,44 @@ def test_train_checkpoint_resume_and_evaluate(synth_root, tmp_path):
     train_iters = [m["iteration"] for m in lines if "total_loss" in m]
     assert max(train_iters) == 5 and train_iters == sorted(train_iters)  # one unbroken log
 
-    # --eval-only on the final weights
+    # --eval-only on the final weights, in the run's own folder: the run's config.yaml (the
+    # record of how it was trained) is not replaced; the evaluation writes OUTPUT_DIR/inference
+    record = (out / "config.yaml").read_text()
     res = train_net(
-        synth_root, tmp_path / "eval", "--eval-only", "MODEL.WEIGHTS", str(out / "model_final.pth")
-    )
+        synth_root, out, "--eval-only", "MODEL.WEIGHTS", str(out / "model_final.pth"),
+        "SOLVER.BASE_LR", "0.123",
+    )  # fmt: skip
     assert "copypaste: M_J,M_F" in res.stdout + res.stderr
+    assert (out / "config.yaml").read_text() == record
+    assert "BASE_LR: 0.123" in (out / "inference" / "config.yaml").read_text()
+
+    # --overwrite replaces the run: none of its checkpoints, metrics or evaluations survive
+    assert (out / "model_0000005.pth").is_file()
+    (out / "inference" / "avs_synth_s4_test").mkdir(parents=True, exist_ok=True)
+    train_net(synth_root, out, "--overwrite", max_iter=2)
+    left = sorted(os.listdir(out))
+    assert "model_0000005.pth" not in left and "inference" not in left, left
+    lines = [json.loads(line) for line in open(out / "metrics.json")]
+    assert max(m["iteration"] for m in lines) <= 2  # no line of the old run (it reached 5)
+    assert [m["iteration"] for m in lines if "total_loss" in m] == [1]
+    assert "Starting training from iteration 0" in (out / "log.txt").read_text()
 
 
-@pytest.mark.parametrize("flag", ["--overwrite"])
-def test_overwrite_flag_allows_retraining(synth_root, tmp_path, flag):
+def test_overwrite_refuses_a_folder_train_net_did_not_make(synth_root, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    (out / "metrics.json").write_text("{}\n")
-    train_net(synth_root, out, flag, max_iter=2)
-    assert (out / "model_final.pth").is_file()
+    (out / "metrics.json").write_text("{}\n")  # someone's results, no train_net marker
+    (out / "model_final.pth").write_bytes(b"weights")
+    res = train_net(synth_root, out, "--overwrite", max_iter=2, check=False)
+    assert res.returncode != 0 and "not an output folder of tools/train_net.py" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert (out / "model_final.pth").read_bytes() == b"weights"
+    assert (out / "metrics.json").read_text() == "{}\n"
+    # its own run folder, but the new run starts from a checkpoint inside it: not removed
+    from autr_d2.utils.outputs import write_marker
+
+    write_marker(str(out), "tools/train_net.py")
+    weights = ("MODEL.WEIGHTS", str(out / "model_final.pth"))
+    res = train_net(synth_root, out, "--overwrite", *weights, max_iter=2, check=False)
+    assert res.returncode != 0 and "holds the input" in res.stderr, res.stderr[-2000:]
+    assert (out / "model_final.pth").read_bytes() == b"weights"

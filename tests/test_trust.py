@@ -151,6 +151,133 @@ def test_hostile_and_real_d2_pkl_checkpoints(tmp_path):
     assert torch.equal(other.backbone.state_dict()[k], model.backbone.state_dict()[k])
 
 
+def test_hostile_pth_is_refused_even_when_torch_is_told_to_unpickle(tmp_path, monkeypatch):
+    """Detectron2 / fvcore call torch.load without weights_only: before torch 2.6, or with
+    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, that is a full unpickle. The checkpointer passes it."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    model = build_model(tiny_cfg())
+    sentinel = tmp_path / "pwned"
+    for name in ("model_final.pth", "model.pyth"):
+        bad = str(tmp_path / name)
+        torch.save({"model": {"w": _Payload(sentinel)}, "model_state": {}}, bad)
+        with pytest.raises(CheckpointError, match=name.replace(".", r"\.") + ": not a PyTorch"):
+            AuTRCheckpointer(model).load(bad)
+        assert not sentinel.exists()
+    # real files still load: a Detectron2 checkpoint and a pycls one
+    other = build_model(tiny_cfg("SEED", 5))
+    for name, data in (
+        ("good.pth", {"model": model.state_dict()}),
+        ("good.pyth", {"model_state": model.backbone.state_dict()}),
+    ):
+        torch.save(data, tmp_path / name)
+        AuTRCheckpointer(other).load(str(tmp_path / name))
+    k = "backbone.res2.0.conv1.weight"
+    assert torch.equal(other.state_dict()[k], model.state_dict()[k])
+    # a missing file is a sentence, not fvcore's bare AssertionError
+    with pytest.raises(CheckpointError, match=r"nope\.pth: checkpoint not found"):
+        AuTRCheckpointer(model).load(str(tmp_path / "nope.pth"))
+
+
+def test_config_with_a_python_tag_is_refused_and_runs_nothing(tmp_path):
+    """Detectron2's merge_from_file retries a config that safe_load refuses with
+    yaml.unsafe_load: a downloaded config (or its _BASE_) could run code."""
+    from autr_d2.engine import setup_cfg
+
+    sentinel = tmp_path / "pwned"
+    base = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text(
+        f"_BASE_: {base}\nSEED: !!python/object/apply:os.system ['touch {sentinel}']\n"
+    )
+    child = tmp_path / "child.yaml"  # the tag in a _BASE_ is refused too
+    child.write_text(f"_BASE_: {hostile}\n")
+    for path in (hostile, child):
+        with pytest.raises(ConfigError, match=f"{path.name}.*Python tags"):
+            setup_cfg(str(path))
+        assert not sentinel.exists()
+    with pytest.raises(ConfigError, match=r"missing\.yaml: config file not found"):
+        setup_cfg(str(tmp_path / "missing.yaml"))
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(f"_BASE_: {base}\nMODEL:\n  AUTR:\n    NUM_QUERIEZ: 3\n")
+    with pytest.raises(ConfigError, match="typo.yaml.*NUM_QUERIEZ"):
+        setup_cfg(str(typo))
+    with pytest.raises(ConfigError, match="command-line options.*NUM_QUERIEZ"):
+        setup_cfg(base, ["MODEL.AUTR.NUM_QUERIEZ", "3"])
+
+
+def test_claimed_output_folders_keep_foreign_files(tmp_path):
+    """run_demo / run_study rewrite their summaries in their --output on every run: only in a
+    folder of their own (new, marked, or holding nothing but their own names)."""
+    from autr_d2.utils.outputs import claim_output_dir
+
+    owned = ["train", "results.json"]
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "results.json").write_text("my results")
+    (home / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputDirError, match="thesis.tex"):
+        claim_output_dir(str(home), "tools/run_demo.py", owned)
+    assert not (home / MARKER).exists()
+    out = tmp_path / "out"
+    claim_output_dir(str(out), "tools/run_demo.py", owned)  # new: claimed
+    assert (out / MARKER).is_file()
+    (out / "results.json").write_text("{}")
+    claim_output_dir(str(out), "tools/run_demo.py", owned)  # its own: reused
+    with pytest.raises(OutputDirError, match="an output folder of tools/run_demo.py"):
+        claim_output_dir(str(out), "tools/run_study.py", ["results.json"])
+    legacy = tmp_path / "legacy"  # an older version's folder (no marker): its own names only
+    (legacy / "train").mkdir(parents=True)
+    claim_output_dir(str(legacy), "tools/run_demo.py", owned)
+    assert (legacy / MARKER).is_file() and (legacy / "train").is_dir()
+
+
+def test_interrupted_generation_never_mixes_settings(tmp_path):
+    from autr_d2.data.synth import SynthConfig, generate_avs_synth
+
+    sizes = {"s4": {"train": 1, "test": 1}}
+    root = tmp_path / "avs_synth"
+    partial = tmp_path / "avs_synth.partial"
+    partial.mkdir()
+    (partial / "notes.txt").write_text("mine")  # not a generator's folder
+    with pytest.raises(OutputDirError, match="not an interrupted run"):
+        generate_avs_synth(str(root), ("s4",), sizes, SynthConfig(media="procedural"),
+                           progress=False)  # fmt: skip
+    (partial / "notes.txt").unlink()
+    partial.rmdir()
+    # an interrupted run with seed 0 (its record written, one clip of it left behind)
+    from dataclasses import asdict
+
+    from autr_d2.data.synth import PARTIAL, TOOL, start_tree
+
+    settings = {"generator": "avs_synth", **asdict(SynthConfig(seed=0, media="procedural"))}
+    start_tree(str(root), False, TOOL, [], settings)
+    with open(partial / PARTIAL) as f:
+        record = f.read()
+    cfg = SynthConfig(seed=1, media="procedural")
+    with pytest.raises(OutputDirError, match="other settings.*'seed': 0"):
+        generate_avs_synth(str(root), ("s4",), sizes, cfg, progress=False)
+    assert (partial / PARTIAL).read_text() == record and not root.exists()
+
+
+def test_benchmark_json_and_swapped_audio_masks_replace_nothing(tmp_path):
+    from autr_d2.evaluation import build_evaluator
+
+    existing = tmp_path / "before.json"
+    existing.write_text('{"mine": 1}')
+    cfg_file = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
+    res = _tool("tools/benchmark.py", "--config-file", cfg_file, "--json", str(existing))
+    assert res.returncode != 0 and "before.json exists; pass --overwrite" in res.stderr
+    assert existing.read_text() == '{"mine": 1}' and "Traceback" not in res.stderr
+    # the "another clip's audio" evaluation saves its masks beside the real ones, not over them
+    name = "avs_synth_s4_test"
+    own = build_evaluator(tiny_cfg("OUTPUT_DIR", str(tmp_path)), name)
+    swapped = build_evaluator(
+        tiny_cfg("OUTPUT_DIR", str(tmp_path), "TEST.AVS.SWAP_AUDIO_SEED", 0), name
+    )
+    assert own._output_dir == str(tmp_path / "inference" / name)
+    assert swapped._output_dir == str(tmp_path / "inference" / f"{name}_swapped_audio_seed0")
+
+
 # ----------------------------------------------------------------------------- 6./7. weights
 def test_corrupt_and_partial_checkpoints_are_errors(tmp_path):
     model = build_model(tiny_cfg())

@@ -34,7 +34,7 @@ from detectron2.modeling import build_model
 from flops import count  # tools/ is on sys.path when this script runs
 
 import autr_d2  # noqa: F401  (registers the model and datasets)
-from autr_d2.engine import Trainer, setup_cfg
+from autr_d2.engine import USER_ERRORS, Trainer, setup_cfg
 from autr_d2.utils.precision import autocast, resolve_dtype
 
 # the encoders are timed through the model's stages, which run what inference runs (their
@@ -338,7 +338,8 @@ def get_parser():
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--loader-batches", type=int, default=10)
-    p.add_argument("--json", default="", help="write the figures here")
+    p.add_argument("--json", default="", help="write the figures here (a new file)")
+    p.add_argument("--overwrite", action="store_true", help="allow replacing an existing --json")
     p.add_argument("opts", nargs=argparse.REMAINDER)
     return p
 
@@ -349,8 +350,13 @@ def main(argv=None):
         return compare(args.compare, args.labels)
     if not args.config_file:
         raise SystemExit("give --config-file (or --compare A.json B.json)")
-    cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
-    res = run(cfg, args.repeats, args.warmup, args.loader_batches, args.weights)
+    if args.json and os.path.exists(args.json) and not args.overwrite:
+        raise SystemExit(f"error: {args.json} exists; pass --overwrite to replace it")
+    try:
+        cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
+        res = run(cfg, args.repeats, args.warmup, args.loader_batches, args.weights)
+    except USER_ERRORS as e:
+        raise SystemExit(f"error: {e}") from None
     res["config"] = args.config_file
     print_table(res, args.config_file)
     if args.json:

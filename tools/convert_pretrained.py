@@ -116,20 +116,24 @@ def main(argv=None):
         return 0
     if args.kind == "resnet50":
         model = torchvision_resnet_to_d2(load_state(args.src))
+        # protocol 4: Python 3.14's default (5) pickles numpy arrays through a callable that the
+        # restricted unpickler (utils/safe_pickle.py) does not allow
+        ckpt = {"model": model, "__author__": "torchvision", "matching_heuristics": True}
         with open(args.dst, "wb") as f:
-            pickle.dump(
-                {"model": model, "__author__": "torchvision", "matching_heuristics": True}, f
-            )
+            pickle.dump(ckpt, f, protocol=4)
         print(f"wrote {len(model)} tensors to {args.dst}")
         return 0
-    if args.kind in ("timm", "pvt"):
-        from autr_d2.modeling.backbone import D2TimmBackbone, load_timm_weights
+    try:
+        if args.kind in ("timm", "pvt"):
+            from autr_d2.modeling.backbone import D2TimmBackbone, load_timm_weights
 
-        missing, unexpected = load_timm_weights(D2TimmBackbone(args.name), args.src)
-    else:
-        from autr_d2.modeling.audio_encoder import VGGish, load_vggish_weights
+            missing, unexpected = load_timm_weights(D2TimmBackbone(args.name), args.src)
+        else:
+            from autr_d2.modeling.audio_encoder import VGGish, load_vggish_weights
 
-        missing, unexpected = [], load_vggish_weights(VGGish(), args.src)
+            missing, unexpected = [], load_vggish_weights(VGGish(), args.src)
+    except ValueError as e:  # the message names the file and the problem
+        raise SystemExit(f"error: {e}") from None
     print(
         f"{args.src}: {len(missing)} missing keys {missing[:10]}, "
         f"{len(unexpected)} unexpected keys {unexpected[:10]}"

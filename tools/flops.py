@@ -13,7 +13,7 @@ from detectron2.modeling import build_model
 from fvcore.nn import FlopCountAnalysis, parameter_count
 
 import autr_d2  # noqa: F401
-from autr_d2.engine import setup_cfg
+from autr_d2.engine import USER_ERRORS, setup_cfg
 
 
 def sdpa_flop(inputs, outputs):
@@ -65,8 +65,11 @@ def main(argv=None):
     p.add_argument("--config-file", required=True)
     p.add_argument("opts", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
-    cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
-    params, total, by_module = count(cfg)
+    try:
+        cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
+        params, total, by_module = count(cfg)
+    except USER_ERRORS as e:
+        raise SystemExit(f"error: {e}") from None
     print(
         f"{args.config_file}: {params / 1e6:.2f} M parameters, "
         f"{total / 1e9:.2f} GFLOPs per clip ({cfg.INPUT.SAMPLING_FRAME_NUM} frames at "

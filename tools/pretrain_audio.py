@@ -162,8 +162,10 @@ def pretrain(args):
                 f"{args.output} holds an audio encoder pretrained with other settings; pass "
                 "--overwrite to replace it, or choose another --output"
             )
-    elif os.path.exists(args.output) and not args.overwrite:
-        raise SystemExit(f"{args.output} exists (not written by this tool): use another --output")
+    else:
+        for path in (args.output, meta_path):  # either one alone was not written by this tool
+            if os.path.exists(path) and not args.overwrite:
+                raise SystemExit(f"{path} exists (not written by this tool): use another --output")
 
     segments = split_recordings(bank)
     categories = sorted(segments)

@@ -148,6 +148,10 @@ def evaluate(config, weights, train_dir, splits, subset, opts=()):
     return rows
 
 
+# what run_demo writes in its --output (each step resumes from what is there)
+OWN_OUTPUTS = ("datasets", "train", "vis", "demo", "demo_input.mp4", "results.json", "results.md")
+
+
 def main(args):
     mode = dict(MODES["long" if args.long else "quick"])
     for key in ("iters", "size", "audio_steps"):
@@ -162,7 +166,12 @@ def main(args):
     train_dir = os.path.join(out, "train")
     env = dict(os.environ, DETECTRON2_DATASETS=datasets)
     os.environ["DETECTRON2_DATASETS"] = datasets  # before autr_d2 registers its datasets
-    os.makedirs(out, exist_ok=True)
+    from autr_d2.utils.outputs import OutputDirError, claim_output_dir
+
+    try:  # its own folder only: results.json/md and demo_input.mp4 are rewritten on each run
+        claim_output_dir(out, "tools/run_demo.py", OWN_OUTPUTS)
+    except OutputDirError as e:
+        raise SystemExit(f"error: {e}") from None
     splits = REPORT_SPLITS if args.report else ("test",)
     t_start = time.perf_counter()
     timings = {}

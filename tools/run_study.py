@@ -50,6 +50,7 @@ MODES = {
         "iters": 40,
         "seeds": [1],
         "probes": 20,
+        "audio_steps": 300,
         "sizes": {
             "s4": {"train": 300, "val": 30, "test": 40, "test_unseen": 40, "test_openset": 40},
             "ms3": {"train": 150, "val": 20, "test": 30, "test_unseen": 30, "test_openset": 30},
@@ -60,6 +61,7 @@ MODES = {
         "iters": 1000,
         "seeds": [1, 2, 3],
         "probes": 100,
+        "audio_steps": 800,  # the README's tables
         "sizes": None,
         "output": "output/study",
     },
@@ -121,6 +123,11 @@ def run_path(out, subset, variant, seed):
     return os.path.join(out, subset, run_tag(variant), f"seed{seed}")
 
 
+TOOL = "tools/run_study.py"
+OWN_OUTPUTS = ("datasets", "s4", "ms3", "figures", "results.json", "results.md")  # in --output
+OWN_FIGURES = ("runs.json", "study_*.png")  # in --figures
+
+
 class Run(NamedTuple):
     """One training run of the study."""
 
@@ -143,6 +150,27 @@ def plan(out, subsets, variants, seeds):
         for v in variants
         for seed in seeds
     ]
+
+
+def eval_key(weights, datasets, opts):
+    """What a run's cached scores depend on: its weights file, the data and the overrides."""
+    st = os.stat(weights)
+    return {"weights": [st.st_size, st.st_mtime_ns], "datasets": datasets, "opts": list(opts)}
+
+
+def load_eval_cache(path, key):
+    """A run's cached scores (study_eval.json) when they were made with `key`, else a fresh
+    cache holding only `key`. A cache without a key (written before keys) is kept and keyed."""
+    try:
+        with open(path) as f:
+            res = json.load(f)
+    except (OSError, ValueError):  # absent or unreadable: score again
+        res = {}
+    if not isinstance(res, dict) or res.get("_key", key) != key:
+        print(f"{path}: made with other weights, data or overrides; scoring again")
+        res = {}
+    res["_key"] = key
+    return res
 
 
 def mean_std(values):
@@ -324,6 +352,14 @@ def main(args):
     out = os.path.join(
         ROOT, args.output or mode["output"] + ("" if args.recipe == "paper" else "_scratch")
     )
+    figures_dir = args.figures or os.path.join(out, "figures")
+    from autr_d2.utils.outputs import OutputDirError, claim_output_dir
+
+    try:  # its own folders only: the summaries and figures there are rewritten on each scoring
+        claim_output_dir(out, TOOL, OWN_OUTPUTS)
+        claim_output_dir(figures_dir, TOOL, OWN_FIGURES)
+    except OutputDirError as e:
+        raise SystemExit(f"error: {e}") from None
     datasets = os.path.abspath(args.datasets or os.path.join(out, "datasets"))
     env = dict(os.environ, DETECTRON2_DATASETS=datasets)
     os.environ["DETECTRON2_DATASETS"] = datasets  # before autr_d2 registers the datasets
@@ -342,7 +378,7 @@ def main(args):
     if args.recipe == "paper" and not args.score_only:
         from run_demo import pretrained_encoders  # tools/ is on sys.path when run as a script
 
-        encoders = pretrained_encoders(env, args.audio_steps)
+        encoders = pretrained_encoders(env, args.audio_steps or mode["audio_steps"])
 
     runs, missing = [], []
     for subset, variant, seed, run_dir, with_val in plan(out, args.subsets, args.variants, seeds):
@@ -372,17 +408,17 @@ def main(args):
         splits = [*SPLITS, *probes[subset]]
         names = [f"avs_synth_{subset}_{sp}" for sp in splits]
         cache = os.path.join(run_dir, "study_eval.json")
-        res = json.load(open(cache)) if os.path.isfile(cache) else {}
+        weights = os.path.join(run_dir, "model_final.pth")
+        key = eval_key(weights, datasets, [*VARIANTS[variant], *args.opts])  # not the encoders
+        res = load_eval_cache(cache, key)
         todo = [n for n in names if n not in res]
         if todo:
-            weights = os.path.join(run_dir, "model_final.pth")
             res.update(evaluate_weights(config, weights, todo, ["OUTPUT_DIR", run_dir, *opts]))
             json.dump(res, open(cache, "w"), indent=1)
         if "swapped" not in res:  # does it listen? test with every clip given another's audio
-            weights = os.path.join(run_dir, "model_final.pth")
             swap = ["OUTPUT_DIR", run_dir, *opts, "TEST.AVS.SWAP_AUDIO_SEED", "0"]
             res["swapped"] = evaluate_weights(config, weights, [names[0]], swap)[names[0]]
-            json.dump(res, open(cache, "w"), indent=1)
+        json.dump(res, open(cache, "w"), indent=1)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         per_split[SWAPPED] = res["swapped"]
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
@@ -404,10 +440,7 @@ def main(args):
     md = table(results, baselines) + "\n\n" + diagnostics_table(results, baselines)
     if any(probes.values()):
         md += "\n\n" + probe_table(results, baselines)
-    os.makedirs(args.figures, exist_ok=True)
-    written = figures(results, curves, args.figures) + probe_figures(
-        results, baselines, args.figures
-    )
+    written = figures(results, curves, figures_dir) + probe_figures(results, baselines, figures_dir)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()  # fmt: skip
     meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": commit,
@@ -416,7 +449,7 @@ def main(args):
         meta["not_trained"] = missing
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({**meta, "results": results, "baselines": baselines}, f, indent=1)
-    with open(os.path.join(args.figures, "runs.json"), "w") as f:  # the raw numbers
+    with open(os.path.join(figures_dir, "runs.json"), "w") as f:  # the raw numbers
         json.dump({**meta, "runs": raw, "baselines": baselines}, f, indent=1)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(md + "\n")
@@ -446,10 +479,17 @@ def get_parser():
     )
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
     p.add_argument("--probes", type=int, default=None, help="clips per probe split (0: none)")
-    p.add_argument("--audio-steps", type=int, default=300, help="VGGish pretraining (paper)")
+    p.add_argument(
+        "--audio-steps", type=int, default=0, help="VGGish pretraining (paper; 800, quick: 300)"
+    )
     p.add_argument("--output", default="", help="default output/study[_quick][_scratch]")
     p.add_argument("--datasets", default="", help="an existing DETECTRON2_DATASETS to use")
-    p.add_argument("--figures", default=os.path.join(ROOT, "docs", "figures"))
+    p.add_argument(
+        "--figures",
+        default="",
+        help="where the figures and runs.json go (default <output>/figures); a folder of "
+        "run_study's own: the README's copies in docs/figures/ are never written",
+    )
     p.add_argument(
         "opts",
         nargs=argparse.REMAINDER,

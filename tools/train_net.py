@@ -7,6 +7,7 @@ python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS path/model
 python tools/train_net.py --config-file ... --num-gpus 2        # DDP (gloo on a CPU-only host)
 """
 
+import os
 import sys
 
 import detectron2.utils.comm as comm
@@ -23,10 +24,20 @@ from autr_d2.engine import USER_ERRORS, Trainer, check_output_dir, setup_cfg
 def setup(args):
     cfg = setup_cfg(args.config_file, args.opts, freeze=False)
     if comm.is_main_process():
-        check_output_dir(cfg.OUTPUT_DIR, args.resume, args.eval_only, args.overwrite)
+        m = cfg.MODEL
+        inputs = (m.WEIGHTS, m.TIMM.WEIGHTS, m.AUDIO.WEIGHTS)  # --overwrite never removes these
+        check_output_dir(cfg.OUTPUT_DIR, args.resume, args.eval_only, args.overwrite, inputs)
     cfg.freeze()
-    default_setup(cfg, args)
-    setup_logger(output=cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="autr_d2")
+    # default_setup writes config.yaml and log.txt into OUTPUT_DIR; an evaluation keeps its own in
+    # OUTPUT_DIR/inference, so the training run's config.yaml (the record of how it was trained,
+    # which run_study reads) is never replaced by an --eval-only call
+    record = cfg
+    if args.eval_only:
+        record = cfg.clone()
+        record.defrost()
+        record.OUTPUT_DIR = os.path.join(cfg.OUTPUT_DIR, "inference")
+    default_setup(record, args)
+    setup_logger(output=record.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="autr_d2")
     return cfg
 
 
@@ -75,8 +86,9 @@ def get_parser():
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="allow training into an OUTPUT_DIR that already holds a run (nothing is deleted: "
-        "checkpoints and metrics of the new run replace the old ones as they are written)",
+        help="replace the run in OUTPUT_DIR: first removes that run's own files (checkpoints, "
+        "last_checkpoint, metrics.json, logs, config.yaml, inference/), only in a folder "
+        "train_net.py made and that holds nothing else",
     )
     parser.add_argument(
         "--allow-untrained",

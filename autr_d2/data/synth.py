@@ -15,14 +15,14 @@ import csv
 import json
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
-from ..utils.outputs import MARKER, prepare_output_dir, write_marker
+from ..utils.outputs import MARKER, OutputDirError, prepare_output_dir, write_marker
 from .audio import waveform_to_log_mel
 from .datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .synth_media import SAMPLE_RATE, build_asset_bank
@@ -313,11 +313,16 @@ def _contact_sheet(root, subset, samples):
     Image.fromarray(np.concatenate(rows, axis=0)).save(f"{root}/contact_sheet_{subset}.png")
 
 
-def start_tree(root, overwrite, tool, owned):
+PARTIAL = ".autr_d2_partial.json"  # in <root>.partial: who is writing it, with which settings
+
+
+def start_tree(root, overwrite, tool, owned, settings):
     """Where a generator writes `root`: ``<root>.partial`` (kept, so an interrupted run resumes),
-    renamed to `root` when complete. An existing `root` is an error unless `overwrite`, and then
-    only a tree that `tool` generated (it carries its marker) is removed, and only the `owned`
-    entries in it."""
+    renamed to `root` by :func:`finish_tree` when complete. An existing `root` is an error unless
+    `overwrite`, and then only a tree that `tool` generated (it carries its marker) is removed,
+    and only the `owned` entries in it. A ``.partial`` folder is resumed only when the same tool
+    began it with the same `settings` (a JSON-able dict of everything that decides the clips);
+    anything else there is an error, so two settings never mix in one dataset."""
     if os.path.exists(root):
         if not overwrite:
             raise FileExistsError(f"{root} exists; pass --overwrite to replace it")
@@ -325,8 +330,33 @@ def start_tree(root, overwrite, tool, owned):
         os.remove(os.path.join(root, MARKER))
         os.rmdir(root)
     work = root.rstrip("/") + ".partial"
+    record = {"tool": tool, "settings": settings}
+    if os.path.isdir(work) and os.listdir(work):
+        try:
+            with open(os.path.join(work, PARTIAL)) as f:
+                began = json.load(f)
+        except (OSError, ValueError):
+            raise OutputDirError(
+                f"{work}: exists and is not an interrupted run of {tool} (no readable {PARTIAL}); "
+                "move it away or generate elsewhere"
+            ) from None
+        if began != record:
+            raise OutputDirError(
+                f"{work}: an interrupted run with other settings ({began.get('settings')}; now "
+                f"{settings}); rerun with those settings to resume it, or delete that folder"
+            )
+        return work
     os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, PARTIAL), "w") as f:
+        json.dump(record, f)
     return work
+
+
+def finish_tree(work, root, tool):
+    """Mark the complete ``<root>.partial`` as `tool`'s tree and rename it to `root`."""
+    os.remove(os.path.join(work, PARTIAL))
+    write_marker(work, tool)
+    os.replace(work, root)
 
 
 def generate_avs_synth(
@@ -341,12 +371,12 @@ def generate_avs_synth(
     """
     sizes = sizes or DEFAULT_SIZES
     cfg = cfg or SynthConfig()
-    work = start_tree(root, overwrite, TOOL, OWNED)
+    if cfg.s4_train_masks not in ("all", "first"):
+        raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
+    work = start_tree(root, overwrite, TOOL, OWNED, {"generator": "avs_synth", **asdict(cfg)})
     bank = build_asset_bank(cfg.media, cfg.seed)
     print(bank.summary())
     stats = {"media": bank.kind, "seed": cfg.seed}
-    if cfg.s4_train_masks not in ("all", "first"):
-        raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
     dense = cfg.s4_train_masks == "all"
     stats["s4_train_masks"] = cfg.s4_train_masks
     for subset in subsets:
@@ -398,8 +428,7 @@ def generate_avs_synth(
             _contact_sheet(work, subset, samples)
     with open(f"{work}/stats.json", "w") as f:
         json.dump(stats, f, indent=1)
-    write_marker(work, TOOL)
-    os.replace(work, root)
+    finish_tree(work, root, TOOL)
     return stats
 
 

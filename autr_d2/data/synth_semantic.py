@@ -12,16 +12,16 @@ switching on and off, like MS3) and ``v2`` (10 frames, alternately one and sever
 import csv
 import json
 import os
+from dataclasses import asdict
 
 import numpy as np
 import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
-from ..utils.outputs import write_marker
 from .datasets.avss import AVSS_CLIP_FRAMES, AVSS_SUBSETS
 from .palette import labels_to_colors
-from .synth import SynthConfig, _atomic, compose_clip, start_tree
+from .synth import SynthConfig, _atomic, compose_clip, finish_tree, start_tree
 from .synth_media import SAMPLE_RATE, build_asset_bank
 
 __all__ = ["SEMANTIC_SIZES", "SEMANTIC_SPLITS", "generate_avs_synth_semantic", "semantic_labels"]
@@ -110,7 +110,7 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
     cfg = cfg or SynthConfig()
     if cfg.s4_train_masks not in ("all", "first"):
         raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    work = start_tree(root, overwrite, TOOL, OWNED)
+    work = start_tree(root, overwrite, TOOL, OWNED, {"generator": "semantic", **asdict(cfg)})
     bank = build_asset_bank(cfg.media, cfg.seed)
     classes = ["background", *sorted(bank.categories)]
     class_index = {c: i for i, c in enumerate(classes)}
@@ -158,6 +158,5 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
         json.dump(stats, f, indent=1)
     if samples:
         _contact_sheet(os.path.join(work, "contact_sheet.png"), samples, len(classes))
-    write_marker(work, TOOL)
-    os.replace(work, root)
+    finish_tree(work, root, TOOL)
     return stats

@@ -4,6 +4,7 @@ import logging
 import os
 
 import torch
+import yaml
 from detectron2.config import get_cfg
 
 from ..checkpoint import CheckpointError
@@ -11,7 +12,7 @@ from ..config import add_autr_config
 from ..data.audio import AudioError
 from ..data.clip_mapper import ClipDataError
 from ..data.datasets.avsbench import DatasetLayoutError
-from ..utils.outputs import OutputDirError
+from ..utils.outputs import OutputDirError, prepare_output_dir, write_marker
 from ..utils.precision import cpu_has_fast_bf16, resolve_dtype
 from ..utils.safe_pickle import UnsafePickleError
 
@@ -51,8 +52,24 @@ def setup_cfg(config_file, opts=(), freeze=True):
     """get_cfg + add_autr_config + yaml + command-line opts; checks what cannot work."""
     cfg = get_cfg()
     add_autr_config(cfg)
-    cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
+    if not os.path.isfile(config_file):
+        raise ConfigError(f"{config_file}: config file not found")
+    try:
+        # allow_unsafe=False: a Python tag in a downloaded config (or its _BASE_) must not run;
+        # Detectron2's default retries such a file with yaml.unsafe_load
+        cfg.merge_from_file(config_file, allow_unsafe=False)
+    except yaml.YAMLError as e:
+        what = str(e).splitlines()[0][:200]
+        raise ConfigError(
+            f"{config_file} (or a _BASE_ it names): not a plain YAML config ({what}); Python "
+            "tags such as !!python/object are refused because loading them runs code"
+        ) from None
+    except KeyError as e:  # yacs: "Non-existent config key: ..."
+        raise ConfigError(f"{config_file}: {e.args[0] if e.args else e}") from None
+    try:
+        cfg.merge_from_list(list(opts))
+    except (KeyError, ValueError, AssertionError) as e:
+        raise ConfigError(f"command-line options: {e.args[0] if e.args else e}") from None
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         logging.getLogger(__name__).warning("CUDA not available: MODEL.DEVICE set to cpu")
         cfg.MODEL.DEVICE = "cpu"
@@ -81,21 +98,46 @@ def setup_cfg(config_file, opts=(), freeze=True):
     return cfg
 
 
-def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False):
-    """Refuse to train into a folder holding an earlier run's results unless the user asked
-    (--resume continues it, --overwrite replaces it, --eval-only only adds an inference folder)."""
-    if resume or eval_only or overwrite or not os.path.isdir(output_dir):
+TRAIN_TOOL = "tools/train_net.py"
+# What a training run writes at the top of its OUTPUT_DIR (Detectron2's checkpoints, logs, config
+# record and evaluations; run_study's score cache of that run): the only names --overwrite removes.
+TRAIN_OUTPUTS = (
+    "model_*.pth",
+    "last_checkpoint",
+    "metrics.json",
+    "events.out.tfevents.*",
+    "log.txt",
+    "log.txt.rank*",
+    "config.yaml",
+    "inference",
+    "study_eval.json",
+)
+
+
+def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False, inputs=()):
+    """Make `output_dir` ready for a training run, refusing to mix with an earlier one unless the
+    user asked: --resume continues it; --overwrite removes that run's own files first (only in a
+    folder train_net.py marked as its own, holding nothing else and none of `inputs`, e.g. the
+    MODEL.WEIGHTS to start from; see utils/outputs.py), so no stale checkpoint, metrics line or
+    score of the old run survives next to the new one; --eval-only writes only
+    OUTPUT_DIR/inference. Call on the main process only."""
+    if eval_only:
         return
-    owned = [
-        f
-        for f in os.listdir(output_dir)
-        if f.endswith(".pth") or f in ("metrics.json", "last_checkpoint")
-    ]
-    if owned:
+    entries = sorted(os.listdir(output_dir)) if os.path.isdir(output_dir) else []
+    results = [f for f in entries if f.endswith(".pth") or f in ("metrics.json", "last_checkpoint")]
+    if results and not (resume or overwrite):
         raise OutputDirExistsError(
-            f"{output_dir} already holds results ({', '.join(sorted(owned)[:4])}); pass --resume "
-            "to continue that run, --overwrite to replace it, or set OUTPUT_DIR elsewhere"
+            f"{output_dir} already holds results ({', '.join(results[:4])}); pass --resume to "
+            "continue that run, --overwrite to replace it, or set OUTPUT_DIR elsewhere"
         )
+    if results and overwrite and not resume:
+        try:
+            prepare_output_dir(output_dir, TRAIN_TOOL, TRAIN_OUTPUTS, True, inputs)
+        except OutputDirError as e:
+            raise OutputDirExistsError(f"--overwrite: {e}") from None
+        return
+    os.makedirs(output_dir, exist_ok=True)
+    write_marker(output_dir, TRAIN_TOOL)
 
 
 def evaluate_weights(config_file, weights, dataset_names, opts=()):

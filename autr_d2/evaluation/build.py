@@ -17,7 +17,11 @@ def build_evaluator(cfg, dataset_name, output_folder=None):
         return AVSSEvaluator(
             dataset_name, distributed=True, score_padded_frames=cfg.TEST.AVSS.SCORE_PADDED_FRAMES
         )
-    output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+    if not output_folder:
+        # the "another clip's audio" probe saves its masks beside, never over, the real ones
+        swap = cfg.TEST.AVS.SWAP_AUDIO_SEED
+        name = dataset_name if swap < 0 else f"{dataset_name}_swapped_audio_seed{swap}"
+        output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", name)
     return AVSEvaluator(
         dataset_name,
         distributed=True,

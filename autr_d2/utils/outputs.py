@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 
-__all__ = ["MARKER", "OutputDirError", "prepare_output_dir", "write_marker"]
+__all__ = ["MARKER", "OutputDirError", "claim_output_dir", "prepare_output_dir", "write_marker"]
 
 MARKER = ".autr_d2_output.json"
 
@@ -107,6 +107,43 @@ def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
                 shutil.rmtree(full)
             else:
                 os.remove(full)
+    try:
+        os.makedirs(path, exist_ok=True)
+        write_marker(path, tool)
+    except OSError as e:
+        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
+    return path
+
+
+def claim_output_dir(path, tool, owned):
+    """Make `path` `tool`'s working folder, kept across runs (a pipeline that resumes, such as
+    ``tools/run_demo.py`` and ``tools/run_study.py``, rewrites its own summaries there), and
+    return it. Nothing is removed.
+
+    Accepted: a new or empty folder, one whose marker names `tool`, or an unmarked one that holds
+    only entries matching `owned` (written by a version before markers). Anything else (another
+    tool's folder, a folder with foreign files) is refused, so no file of the user's is replaced.
+    Raises:
+        OutputDirError: `path` is a file, not writable, or not `tool`'s folder.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputDirError(f"{path}: is a file, not a folder; choose another --output")
+    _check_writable(path)
+    entries = sorted(os.listdir(path)) if os.path.isdir(path) else []
+    marker = _marker_tool(path) if MARKER in entries else None
+    if MARKER in entries and marker != tool:
+        raise OutputDirError(
+            f"{path}: an output folder of {marker or 'another tool'}, not of {tool}; "
+            "choose another folder"
+        )
+    if MARKER not in entries:
+        foreign = [e for e in entries if not any(fnmatch.fnmatch(e, p) for p in owned)]
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+            raise OutputDirError(
+                f"{path}: holds files {tool} did not write ({shown}) and it could replace some "
+                "of them; choose a new or empty folder"
+            )
     try:
         os.makedirs(path, exist_ok=True)
         write_marker(path, tool)
