@@ -8,8 +8,9 @@ Each video (a moving square on a gradient, 30 fps, H.264 + 48 kHz stereo AAC wit
 pitch changes every second, so every processed frame goes through the model) is written once into
 a scratch folder; tools/demo.py then runs on it in a fresh process, and its summary.json gives the
 frames written per second of wall time (every stage: decode, predict, draw, encode) and the peak
-resident memory (ru_maxrss). Without MODEL.WEIGHTS the model is untrained, which costs the same
-time and memory. Only the scratch folder is removed.
+resident memory (ru_maxrss). Without MODEL.WEIGHTS a randomly initialised model of the config is
+saved in the scratch folder and used (the demo refuses to run without weights; an untrained model
+costs the same time and memory). Only the scratch folder is removed.
 """
 
 import argparse
@@ -83,10 +84,25 @@ def get_parser():
     return p
 
 
+def untrained_weights(config_file, opts, path):
+    """Save a randomly initialised model of the config as a checkpoint at `path`."""
+    import torch
+    from detectron2.modeling import build_model
+
+    import autr_d2  # noqa: F401  (registers the model)
+    from autr_d2.engine import setup_cfg
+
+    torch.save({"model": build_model(setup_cfg(config_file, opts)).state_dict()}, path)
+
+
 def main(args):
     scratch = tempfile.mkdtemp(prefix="autr_bench_", dir=args.scratch)
     results = []
     try:
+        if "MODEL.WEIGHTS" not in args.opts:
+            weights = os.path.join(scratch, "untrained.pth")
+            untrained_weights(args.config_file, args.opts, weights)
+            args.opts = [*args.opts, "MODEL.WEIGHTS", weights]
         for size in args.size:
             w, h = (int(v) for v in size.lower().split("x"))
             for seconds in args.seconds:

@@ -10,8 +10,8 @@ at the 224x224 the official metric uses.
 
 python tools/visualize.py --config-file configs/avs_synth/s4_autr_R18.yaml \
     --dataset avs_synth_s4_test --num-clips 4 --output vis/ MODEL.WEIGHTS output/.../model_final.pth
-python tools/visualize.py --dataset avs_synth_s4_test --pred-dir output/.../inference/pred_masks \
-    --output vis/
+python tools/visualize.py --dataset avs_synth_s4_test --output vis/ \
+    --pred-dir output/.../inference/avs_synth_s4_test/pred_masks
 """
 
 import argparse
@@ -166,7 +166,7 @@ def main(args):
             continue
         frames = np.stack([utils.read_image(f, format="RGB") for f in d["file_names"]])
         gts = [read_mask(m).astype(bool) if m else None for m in d["sem_seg_file_names"]]
-        cid = d["clip_id"]
+        cid = d["clip_id"].replace("/", "_")  # a file name, also for a CSV name with a "/"
         if predictor is None:
             preds, scores = read_saved_masks(args.pred_dir, d), None
         else:
