@@ -18,6 +18,7 @@ import os
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
+from torch.nn.parallel import DistributedDataParallel
 
 from .utils.safe_pickle import UnsafePickleError, safe_load
 
@@ -91,10 +92,14 @@ class AuTRCheckpointer(DetectionCheckpointer):
         return loaded if "model" in loaded else {"model": loaded}
 
     def load(self, path, checkpointables=None):
-        if path and "://" not in path and not os.path.isfile(path):
-            # fvcore would stop on a bare AssertionError ("Checkpoint ... not found!")
+        ddp = isinstance(self.model, DistributedDataParallel)  # Detectron2 syncs the ranks then
+        if path and not ddp and "://" not in path and not os.path.isfile(path):
+            # fvcore: a bare AssertionError
             raise CheckpointError(f"{path}: checkpoint not found (MODEL.WEIGHTS or --resume)")
-        return super().load(path, checkpointables)
+        try:
+            return super().load(path, checkpointables)
+        except OSError as e:  # DDP: "File ... not found on main worker", on every rank; a URL
+            raise CheckpointError(f"{path}: cannot load the checkpoint ({e})") from None
 
     def _load_model(self, checkpoint):
         incompatible = super()._load_model(checkpoint)

@@ -247,16 +247,22 @@ def test_interrupted_generation_never_mixes_settings(tmp_path):
     # an interrupted run with seed 0 (its record written, one clip of it left behind)
     from dataclasses import asdict
 
-    from autr_d2.data.synth import PARTIAL, TOOL, start_tree
+    from autr_d2.data.synth import SETTINGS_RECORD, TOOL, start_tree
 
     settings = {"generator": "avs_synth", **asdict(SynthConfig(seed=0, media="procedural"))}
+    settings["media"] = "procedural"
     start_tree(str(root), False, TOOL, [], settings)
-    with open(partial / PARTIAL) as f:
+    with open(partial / SETTINGS_RECORD) as f:
         record = f.read()
     cfg = SynthConfig(seed=1, media="procedural")
     with pytest.raises(OutputDirError, match="other settings.*'seed': 0"):
         generate_avs_synth(str(root), ("s4",), sizes, cfg, progress=False)
-    assert (partial / PARTIAL).read_text() == record and not root.exists()
+    assert (partial / SETTINGS_RECORD).read_text() == record and not root.exists()
+    # the same settings resume it; the finished tree keeps the record and can be replaced
+    cfg = SynthConfig(seed=0, media="procedural")
+    generate_avs_synth(str(root), ("s4",), sizes, cfg, progress=False)
+    assert not partial.exists() and (root / SETTINGS_RECORD).is_file() and (root / MARKER).is_file()
+    generate_avs_synth(str(root), ("s4",), sizes, cfg, overwrite=True, progress=False)
 
 
 def test_benchmark_json_and_swapped_audio_masks_replace_nothing(tmp_path):

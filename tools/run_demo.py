@@ -76,9 +76,13 @@ def run(cmd, env):
 
 def generate(datasets, mode, subset, splits):
     from autr_d2.data.synth import ensure_avs_synth
+    from autr_d2.utils.outputs import OutputDirError
 
     sizes = {"train": mode["train"], **{sp: mode["test"] for sp in splits}}
-    ensure_avs_synth(os.path.join(datasets, "avs_synth"), {subset: sizes})
+    try:
+        ensure_avs_synth(os.path.join(datasets, "avs_synth"), {subset: sizes})
+    except (OutputDirError, ValueError) as e:  # names the folder and the problem
+        raise SystemExit(f"error: {e}") from None
 
 
 def pretrained_encoders(env, audio_steps):

@@ -169,7 +169,7 @@ def load_eval_cache(path, key):
     if not isinstance(res, dict) or res.get("_key", key) != key:
         print(f"{path}: made with other weights, data or overrides; scoring again")
         res = {}
-    res["_key"] = key
+    res["_key"] = key  # saved with the next score (a cache from before keys is taken as it is)
     return res
 
 
@@ -353,6 +353,9 @@ def main(args):
         ROOT, args.output or mode["output"] + ("" if args.recipe == "paper" else "_scratch")
     )
     figures_dir = args.figures or os.path.join(out, "figures")
+    datasets = os.path.abspath(args.datasets or os.path.join(out, "datasets"))
+    env = dict(os.environ, DETECTRON2_DATASETS=datasets)
+    os.environ["DETECTRON2_DATASETS"] = datasets  # before anything imports autr_d2 (registers)
     from autr_d2.utils.outputs import OutputDirError, claim_output_dir
 
     try:  # its own folders only: the summaries and figures there are rewritten on each scoring
@@ -360,9 +363,6 @@ def main(args):
         claim_output_dir(figures_dir, TOOL, OWN_FIGURES)
     except OutputDirError as e:
         raise SystemExit(f"error: {e}") from None
-    datasets = os.path.abspath(args.datasets or os.path.join(out, "datasets"))
-    env = dict(os.environ, DETECTRON2_DATASETS=datasets)
-    os.environ["DETECTRON2_DATASETS"] = datasets  # before autr_d2 registers the datasets
     t0 = time.perf_counter()
     from autr_d2.data.synth import DEFAULT_SIZES, ensure_avs_synth
     from autr_d2.data.synth_probes import PROBES
@@ -373,7 +373,10 @@ def main(args):
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
         if args.score_only or all(trained(r.run_dir) for r in plan(out, [s], args.variants, seeds)):
             sizes[s].update(train=0, val=0)  # nothing to train: a test-only tree will do
-    ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
+    try:
+        ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
+    except (OutputDirError, ValueError) as e:  # names the folder and the problem
+        raise SystemExit(f"error: {e}") from None
     encoders = []
     if args.recipe == "paper" and not args.score_only:
         from run_demo import pretrained_encoders  # tools/ is on sys.path when run as a script
@@ -418,7 +421,7 @@ def main(args):
         if "swapped" not in res:  # does it listen? test with every clip given another's audio
             swap = ["OUTPUT_DIR", run_dir, *opts, "TEST.AVS.SWAP_AUDIO_SEED", "0"]
             res["swapped"] = evaluate_weights(config, weights, [names[0]], swap)[names[0]]
-        json.dump(res, open(cache, "w"), indent=1)
+            json.dump(res, open(cache, "w"), indent=1)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         per_split[SWAPPED] = res["swapped"]
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)

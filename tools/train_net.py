@@ -27,6 +27,7 @@ def setup(args):
         m = cfg.MODEL
         inputs = (m.WEIGHTS, m.TIMM.WEIGHTS, m.AUDIO.WEIGHTS)  # --overwrite never removes these
         check_output_dir(cfg.OUTPUT_DIR, args.resume, args.eval_only, args.overwrite, inputs)
+    comm.synchronize()  # no rank writes its log into OUTPUT_DIR while --overwrite clears it
     cfg.freeze()
     # default_setup writes config.yaml and log.txt into OUTPUT_DIR; an evaluation keeps its own in
     # OUTPUT_DIR/inference, so the training run's config.yaml (the record of how it was trained,
@@ -37,6 +38,9 @@ def setup(args):
         record.defrost()
         record.OUTPUT_DIR = os.path.join(cfg.OUTPUT_DIR, "inference")
     default_setup(record, args)
+    if args.eval_only and comm.is_main_process():  # the config as used, with its OUTPUT_DIR
+        with open(os.path.join(record.OUTPUT_DIR, "config.yaml"), "w") as f:
+            f.write(cfg.dump())
     setup_logger(output=record.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="autr_d2")
     return cfg
 

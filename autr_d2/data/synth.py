@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ..utils.outputs import MARKER, OutputDirError, prepare_output_dir, write_marker
 from .audio import waveform_to_log_mel
 from .datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
-from .synth_media import SAMPLE_RATE, build_asset_bank
+from .synth_media import SAMPLE_RATE, build_asset_bank, real_media_available
 from .synth_probes import PROBES, compose_probe
 
 __all__ = [
@@ -52,7 +52,9 @@ DEFAULT_SIZES = {
 }
 T_FRAMES, SIZE = 5, 224
 TOOL = "datasets/prepare_avs_synth.py"
-OWNED = ["Single-source", "Multi-sources", "stats.json", "contact_sheet_*.png"]
+# in <root>.partial (kept in the finished tree): which tool generates it, with which settings
+SETTINGS_RECORD = ".autr_d2_generation.json"
+OWNED = ["Single-source", "Multi-sources", "stats.json", "contact_sheet_*.png", SETTINGS_RECORD]
 _SUBSET_ID = {"s4": 4, "ms3": 3}
 
 
@@ -313,9 +315,6 @@ def _contact_sheet(root, subset, samples):
     Image.fromarray(np.concatenate(rows, axis=0)).save(f"{root}/contact_sheet_{subset}.png")
 
 
-PARTIAL = ".autr_d2_partial.json"  # in <root>.partial: who is writing it, with which settings
-
-
 def start_tree(root, overwrite, tool, owned, settings):
     """Where a generator writes `root`: ``<root>.partial`` (kept, so an interrupted run resumes),
     renamed to `root` by :func:`finish_tree` when complete. An existing `root` is an error unless
@@ -333,12 +332,12 @@ def start_tree(root, overwrite, tool, owned, settings):
     record = {"tool": tool, "settings": settings}
     if os.path.isdir(work) and os.listdir(work):
         try:
-            with open(os.path.join(work, PARTIAL)) as f:
+            with open(os.path.join(work, SETTINGS_RECORD)) as f:
                 began = json.load(f)
         except (OSError, ValueError):
             raise OutputDirError(
-                f"{work}: exists and is not an interrupted run of {tool} (no readable {PARTIAL}); "
-                "move it away or generate elsewhere"
+                f"{work}: exists and is not an interrupted run of {tool} (no readable "
+                f"{SETTINGS_RECORD}); move it away or generate elsewhere"
             ) from None
         if began != record:
             raise OutputDirError(
@@ -347,16 +346,26 @@ def start_tree(root, overwrite, tool, owned, settings):
             )
         return work
     os.makedirs(work, exist_ok=True)
-    with open(os.path.join(work, PARTIAL), "w") as f:
-        json.dump(record, f)
+
+    def write(path):
+        with open(path, "w") as f:
+            json.dump(record, f)
+
+    _atomic(os.path.join(work, SETTINGS_RECORD), write)
     return work
 
 
 def finish_tree(work, root, tool):
     """Mark the complete ``<root>.partial`` as `tool`'s tree and rename it to `root`."""
-    os.remove(os.path.join(work, PARTIAL))
     write_marker(work, tool)
     os.replace(work, root)
+
+
+def resolved_media(media):
+    """The media a bank of `media` uses: "auto" becomes "real" or "procedural"."""
+    if media == "auto":
+        return "real" if real_media_available() else "procedural"
+    return media
 
 
 def generate_avs_synth(
@@ -373,7 +382,8 @@ def generate_avs_synth(
     cfg = cfg or SynthConfig()
     if cfg.s4_train_masks not in ("all", "first"):
         raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    work = start_tree(root, overwrite, TOOL, OWNED, {"generator": "avs_synth", **asdict(cfg)})
+    settings = {"generator": "avs_synth", **asdict(cfg), "media": resolved_media(cfg.media)}
+    work = start_tree(root, overwrite, TOOL, OWNED, settings)
     bank = build_asset_bank(cfg.media, cfg.seed)
     print(bank.summary())
     stats = {"media": bank.kind, "seed": cfg.seed}

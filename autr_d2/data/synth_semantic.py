@@ -21,7 +21,15 @@ from tqdm import tqdm
 
 from .datasets.avss import AVSS_CLIP_FRAMES, AVSS_SUBSETS
 from .palette import labels_to_colors
-from .synth import SynthConfig, _atomic, compose_clip, finish_tree, start_tree
+from .synth import (
+    SETTINGS_RECORD,
+    SynthConfig,
+    _atomic,
+    compose_clip,
+    finish_tree,
+    resolved_media,
+    start_tree,
+)
 from .synth_media import SAMPLE_RATE, build_asset_bank
 
 __all__ = ["SEMANTIC_SIZES", "SEMANTIC_SPLITS", "generate_avs_synth_semantic", "semantic_labels"]
@@ -34,7 +42,7 @@ SEMANTIC_SIZES = {
 }
 TOOL = "datasets/prepare_avs_synth.py --semantic"
 OWNED = [*AVSS_SUBSETS, "metadata.csv", "label2idx.json", "clip_info.jsonl", "stats.json"]
-OWNED += ["contact_sheet.png"]
+OWNED += ["contact_sheet.png", SETTINGS_RECORD]
 _STREAM = 7  # keeps these clips' random streams apart from the binary AVS-Synth's
 
 
@@ -110,7 +118,8 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
     cfg = cfg or SynthConfig()
     if cfg.s4_train_masks not in ("all", "first"):
         raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    work = start_tree(root, overwrite, TOOL, OWNED, {"generator": "semantic", **asdict(cfg)})
+    settings = {"generator": "semantic", **asdict(cfg), "media": resolved_media(cfg.media)}
+    work = start_tree(root, overwrite, TOOL, OWNED, settings)
     bank = build_asset_bank(cfg.media, cfg.seed)
     classes = ["background", *sorted(bank.categories)]
     class_index = {c: i for i, c in enumerate(classes)}

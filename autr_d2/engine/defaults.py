@@ -12,7 +12,7 @@ from ..config import add_autr_config
 from ..data.audio import AudioError
 from ..data.clip_mapper import ClipDataError
 from ..data.datasets.avsbench import DatasetLayoutError
-from ..utils.outputs import OutputDirError, prepare_output_dir, write_marker
+from ..utils.outputs import OutputDirError, marker_tool, prepare_output_dir, write_marker
 from ..utils.precision import cpu_has_fast_bf16, resolve_dtype
 from ..utils.safe_pickle import UnsafePickleError
 
@@ -58,12 +58,14 @@ def setup_cfg(config_file, opts=(), freeze=True):
         # allow_unsafe=False: a Python tag in a downloaded config (or its _BASE_) must not run;
         # Detectron2's default retries such a file with yaml.unsafe_load
         cfg.merge_from_file(config_file, allow_unsafe=False)
-    except yaml.YAMLError as e:
+    except yaml.constructor.ConstructorError as e:
         what = str(e).splitlines()[0][:200]
         raise ConfigError(
             f"{config_file} (or a _BASE_ it names): not a plain YAML config ({what}); Python "
             "tags such as !!python/object are refused because loading them runs code"
         ) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{config_file} (or a _BASE_ it names): not valid YAML ({e})") from None
     except KeyError as e:  # yacs: "Non-existent config key: ..."
         raise ConfigError(f"{config_file}: {e.args[0] if e.args else e}") from None
     try:
@@ -130,7 +132,9 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False,
             f"{output_dir} already holds results ({', '.join(results[:4])}); pass --resume to "
             "continue that run, --overwrite to replace it, or set OUTPUT_DIR elsewhere"
         )
-    if results and overwrite and not resume:
+    # a run that crashed before its first checkpoint leaves logs and config.yaml: its own too
+    marked = marker_tool(output_dir) == TRAIN_TOOL if entries else False
+    if overwrite and not resume and (results or marked):
         try:
             prepare_output_dir(output_dir, TRAIN_TOOL, TRAIN_OUTPUTS, True, inputs)
         except OutputDirError as e:

@@ -13,7 +13,14 @@ import json
 import os
 import shutil
 
-__all__ = ["MARKER", "OutputDirError", "claim_output_dir", "prepare_output_dir", "write_marker"]
+__all__ = [
+    "MARKER",
+    "OutputDirError",
+    "claim_output_dir",
+    "marker_tool",
+    "prepare_output_dir",
+    "write_marker",
+]
 
 MARKER = ".autr_d2_output.json"
 
@@ -33,7 +40,8 @@ def write_marker(path, tool):
         json.dump({"tool": tool}, f)
 
 
-def _marker_tool(path):
+def marker_tool(path):
+    """The tool named by `path`'s marker, or None."""
     try:
         with open(os.path.join(path, MARKER)) as f:
             return json.load(f).get("tool")
@@ -85,7 +93,7 @@ def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
                 f"{path} is not empty; pass --overwrite to replace an earlier output of {tool}, "
                 "or choose another folder"
             )
-        if _marker_tool(path) != tool:
+        if marker_tool(path) != tool:
             raise OutputDirError(
                 f"{path}: not an output folder of {tool} (it has no {MARKER} marker naming it), "
                 f"so --overwrite will not touch it; choose an empty or new folder"
@@ -130,7 +138,7 @@ def claim_output_dir(path, tool, owned):
         raise OutputDirError(f"{path}: is a file, not a folder; choose another --output")
     _check_writable(path)
     entries = sorted(os.listdir(path)) if os.path.isdir(path) else []
-    marker = _marker_tool(path) if MARKER in entries else None
+    marker = marker_tool(path) if MARKER in entries else None
     if MARKER in entries and marker != tool:
         raise OutputDirError(
             f"{path}: an output folder of {marker or 'another tool'}, not of {tool}; "
