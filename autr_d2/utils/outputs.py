@@ -40,6 +40,16 @@ def write_marker(path, tool):
         json.dump({"tool": tool}, f)
 
 
+def _mark(path, tool):
+    """Create `path` if needed and mark it as `tool`'s; returns `path`."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        write_marker(path, tool)
+    except OSError as e:
+        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
+    return path
+
+
 def marker_tool(path):
     """The tool named by `path`'s marker, or None."""
     try:
@@ -115,12 +125,7 @@ def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
                 shutil.rmtree(full)
             else:
                 os.remove(full)
-    try:
-        os.makedirs(path, exist_ok=True)
-        write_marker(path, tool)
-    except OSError as e:
-        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
-    return path
+    return _mark(path, tool)
 
 
 def claim_output_dir(path, tool, owned):
@@ -152,9 +157,4 @@ def claim_output_dir(path, tool, owned):
                 f"{path}: holds files {tool} did not write ({shown}) and it could replace some "
                 "of them; choose a new or empty folder"
             )
-    try:
-        os.makedirs(path, exist_ok=True)
-        write_marker(path, tool)
-    except OSError as e:
-        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
-    return path
+    return _mark(path, tool)
