@@ -123,3 +123,23 @@ def test_a_wrong_fold_is_caught_and_the_module_runs_unfolded(caplog):
     assert "odd_encoder" in caplog.text and "unfolded" in caplog.text
     assert torch.allclose(out, module(x)) and torch.allclose(again, module(x))
     assert folded.copy is None
+
+
+def test_folding_is_kept_under_bf16_autocast(caplog):
+    """The case that showed it: under MODEL.PRECISION bfloat16 the folded EfficientNet-Lite0 and
+    the plain one drift apart by bf16 rounding, and the fold was refused (`running it unfolded`),
+    so bf16 inference and AMP training lost folding. The check runs in float32; the copy runs in
+    bf16 and agrees with the module in bf16 to bf16's precision."""
+    module = D2TimmBackbone("tf_efficientnet_lite0", freeze=True, drop_path_rate=0.0)
+    module = _random_stats(module).eval()
+    folded = FoldedCopy(module, "backbone")
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad(), caplog.at_level(logging.WARNING):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = folded(x)
+            ref = module(x)
+        assert folded.copy is not None and "unfolded" not in caplog.text
+        for a, b in zip(torch.utils._pytree.tree_leaves(ref), torch.utils._pytree.tree_leaves(out)):
+            assert a.dtype == b.dtype == torch.bfloat16  # it did run in bf16
+            a, b = a.float(), b.float()
+            assert float((a - b).abs().max()) <= 0.05 * float(a.abs().max())
