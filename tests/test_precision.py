@@ -12,6 +12,7 @@ from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
 from autr_d2.export import AuTRInferenceGraph, example_inputs, export_program
+from autr_d2.modeling.layers import Attention, GroupNorm, _sdpa
 
 from .conftest import random_clip, tiny_cfg
 from .test_train import TINY, train_net
@@ -105,3 +106,35 @@ def test_export_tool_torch_and_onnx(overfit_model, tmp_path):
     assert set(diffs) == {"torch.export", "onnx"} and max(diffs.values()) < 1e-4
     assert (tmp_path / "exp" / "autr.pt2").is_file() and (tmp_path / "exp" / "autr.onnx").is_file()
     assert np.isfinite(list(diffs.values())).all()
+
+
+def test_group_norm_and_attention_run_in_float32_under_cpu_bf16_autocast():
+    """The two ops whose bf16 CPU kernels are slower than float32's (GroupNorm's backward, the
+    flash-attention forward) run as float32 islands under bf16 autocast: GroupNorm's result is
+    the float32 norm of the bf16 input, cast back; attention leaves in float32. Without
+    autocast nothing changes, and the state dict is nn.GroupNorm's (checkpoints load as before)."""
+    torch.manual_seed(0)
+    gn, plain = GroupNorm(4, 16), torch.nn.GroupNorm(4, 16)
+    assert gn.state_dict().keys() == plain.state_dict().keys()
+    plain.load_state_dict(gn.state_dict())
+    x = torch.randn(2, 16, 8, 8)
+    assert torch.equal(gn(x), plain(x))
+    xb = x.to(torch.bfloat16).requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = gn(xb)
+    assert y.dtype == torch.bfloat16
+    assert torch.equal(y, plain(xb.detach().float()).to(torch.bfloat16))
+    y.float().sum().backward()
+    assert xb.grad is not None and gn.weight.grad is not None
+
+    attn = Attention(32, 4).eval()
+    q, k = torch.randn(2, 50, 32), torch.randn(2, 40, 32)  # many keys: the sdpa path
+    with torch.no_grad():
+        ref = attn(q, k, k)[0]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = attn(q, k, k)[0]
+    assert out.dtype == torch.bfloat16  # the projections still run in bf16
+    qh = torch.randn(2, 4, 50, 8, dtype=torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert _sdpa(qh, qh, qh, None, 0.0).dtype == torch.float32  # the float32 island
+    assert float((out.float() - ref).abs().max()) < 0.05 * float(ref.abs().max())

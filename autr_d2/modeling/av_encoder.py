@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from .layers import AttentionLayer, FFNLayer, sine_position_embedding
+from .layers import AttentionLayer, FFNLayer, GroupNorm, sine_position_embedding
 
 __all__ = ["AudioVisualEncoder"]
 
@@ -43,7 +43,7 @@ class AudioVisualEncoder(nn.Module):
         self.use_audio = use_audio
         self.proj = nn.ModuleDict(
             {
-                n: nn.Sequential(nn.Conv2d(c, dim, 1), nn.GroupNorm(32, dim))
+                n: nn.Sequential(nn.Conv2d(c, dim, 1), GroupNorm(32, dim))
                 for n, c in in_channels.items()
             }
         )

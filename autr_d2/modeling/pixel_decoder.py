@@ -3,13 +3,15 @@
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import GroupNorm
+
 __all__ = ["FPNPixelDecoder"]
 
 
 def _conv_gn_relu(c_in, c_out):
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.GroupNorm(min(32, c_out // 4) if c_out >= 8 else 1, c_out),
+        GroupNorm(min(32, c_out // 4) if c_out >= 8 else 1, c_out),
         nn.ReLU(inplace=True),
     )
 

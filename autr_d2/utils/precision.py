@@ -10,7 +10,7 @@ import logging
 
 import torch
 
-__all__ = ["resolve_dtype", "autocast", "cpu_has_fast_bf16", "DTYPES"]
+__all__ = ["resolve_dtype", "autocast", "cpu_has_fast_bf16", "cpu_bf16_autocast", "DTYPES"]
 logger = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -46,3 +46,12 @@ def autocast(device, dtype):
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
+
+
+def cpu_bf16_autocast():
+    """True inside ``torch.autocast("cpu", dtype=torch.bfloat16)``."""
+    try:
+        on, dtype = torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")
+    except TypeError:  # torch < 2.4: the device-less names
+        on, dtype = torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+    return on and dtype == torch.bfloat16
