@@ -55,6 +55,9 @@ class Attention(nn.Module):
     When there are few keys (``heads * Lk < D``, e.g. 56x56 visual tokens attending to a clip's 5
     audio tokens) the query and output projections are folded into the keys and values, so the
     many queries never go through a D x D projection: the same function at a fraction of the cost.
+    Likewise with few queries and many keys (``heads * Lq < D``, e.g. 5 object queries attending
+    to a 28x28 memory): the key and value projections are folded into the queries, so the many
+    keys are never projected.
     """
 
     def __init__(self, dim, num_heads, dropout=0.0):
@@ -96,10 +99,35 @@ class Attention(nn.Module):
         v_fold = torch.einsum("bhkc,dhc->bhkd", vh, wo).flatten(1, 2)  # [B,H*Lk,D]
         return torch.baddbmm(self.out_proj.bias, attn.view(b, -1, lq).transpose(1, 2), v_fold)
 
+    def _few_queries(self, q, k, v, key_padding_mask=None):
+        """(q_h W_k,h)(k)^T + const; attn_h (v W_v,h^T + b_v,h) == (attn_h v) W_v,h^T + b_v,h.
+
+        The key bias adds the same score to every key of a query (softmax ignores it) and the
+        value bias passes through weights that sum to one."""
+        b, lq, d = q.shape
+        h, dh = self.num_heads, d // self.num_heads
+        qh = self._heads(self.q_proj(q)) / math.sqrt(dh)  # [B,H,Lq,dh]
+        wk = self.k_proj.weight.view(h, dh, d)
+        q_fold = torch.einsum("bhqc,hcd->bhqd", qh, wk).flatten(1, 2)  # [B,H*Lq,D]
+        scores = q_fold @ k.transpose(1, 2)  # [B,H*Lq,Lk]
+        if key_padding_mask is not None:
+            scores = scores.view(b, h, lq, -1).masked_fill(
+                key_padding_mask[:, None, None], float("-inf")
+            )
+        attn = scores.reshape(b, h * lq, -1).softmax(-1)
+        if self.training and self.dropout:
+            attn = F.dropout(attn, self.dropout)
+        mixed = (attn @ v).view(b, h, lq, d)  # [B,H,Lq,D]: each head's mix of raw values
+        wv = self.v_proj.weight.view(h, dh, d)
+        out = torch.einsum("bhqd,hcd->bqhc", mixed, wv).reshape(b, lq, d) + self.v_proj.bias
+        return self.out_proj(out)
+
     def forward(self, q, k, v, return_weights=False, key_padding_mask=None):
         b, lq, d = q.shape
         if not return_weights and self.num_heads * k.shape[1] < d:
             return self._few_keys(q, k, v, key_padding_mask), None
+        if not return_weights and self.num_heads * lq < d:
+            return self._few_queries(q, k, v, key_padding_mask), None
         bias = None
         if key_padding_mask is not None:  # additive, [B,1,1,Lk]
             bias = torch.zeros(key_padding_mask.shape, dtype=q.dtype, device=q.device)
