@@ -15,7 +15,7 @@ from .modeling.criterion import AVSCriterion
 from .modeling.fold_bn import FoldedCopy
 from .modeling.mask_head import build_mask_head
 from .modeling.matcher import HungarianMatcher
-from .modeling.pixel_decoder import FPNPixelDecoder
+from .modeling.pixel_decoder import build_pixel_decoder
 from .modeling.query_decoder import AudioQueryDecoder
 from .modeling.semantic import semantic_scores
 from .modeling.sound_head import build_sound_head
@@ -249,6 +249,17 @@ class AuTR(nn.Module):
                 f"(it gives {sorted(shapes)}); check MODEL.RESNETS.OUT_FEATURES"
             )
         dim = a.HIDDEN_DIM
+        pixel_decoder = build_pixel_decoder(
+            a.PIXEL_DECODER, a.IN_FEATURES, dim, a.MASK_DIM, shapes[a.IN_FEATURES[0]].channels
+        )
+        av_features = a.IN_FEATURES if pixel_decoder.fuses_finest else a.IN_FEATURES[1:]
+        for key in ("ENC_IN_FEATURES", "DEC_IN_FEATURES"):
+            if not set(a.get(key)) <= set(av_features):
+                raise ValueError(
+                    f"MODEL.AUTR.{key} {list(a.get(key))} must be among the AV encoder's maps "
+                    f"{list(av_features)} (MODEL.AUTR.PIXEL_DECODER {a.PIXEL_DECODER!r} keeps "
+                    f"{a.IN_FEATURES[0]} out of it)"
+                )
         mean, std = cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD
         if cfg.MODEL.TIMM.PRETRAINED_NORM:
             if not hasattr(backbone, "pixel_mean"):
@@ -296,7 +307,7 @@ class AuTR(nn.Module):
             "audio_encoder": audio_encoder,
             "audio_proj": audio_proj,
             "av_encoder": AudioVisualEncoder(
-                {n: shapes[n].channels for n in a.IN_FEATURES},
+                {n: shapes[n].channels for n in av_features},
                 a.ENC_IN_FEATURES,
                 dim,
                 a.NHEADS,
@@ -306,7 +317,7 @@ class AuTR(nn.Module):
                 cfg.INPUT.SAMPLING_FRAME_NUM,
                 use_audio,
             ),
-            "pixel_decoder": FPNPixelDecoder(a.IN_FEATURES, dim, a.MASK_DIM),
+            "pixel_decoder": pixel_decoder,
             "query_decoder": AudioQueryDecoder(
                 dim,
                 a.NHEADS,
@@ -432,12 +443,14 @@ class AuTR(nn.Module):
                 audio, audio_embedding = _unpad(audio, valid), _unpad(audio_embedding, valid)
         audio_tokens = None if audio is None else audio.view(num_clips, t, -1)
         fused = self.av_encoder(
-            {n: features[n] for n in self.in_features},
+            {n: features[n] for n in self.av_encoder.names},
             audio_tokens,
             t,
             None if valid is None else valid.view(num_clips, t),
         )
-        mask_features, refined = self.pixel_decoder(fused)
+        # a map the AV encoder did not take (light_fpn's stride 4) reaches the decoder raw
+        raw = {n: features[n] for n in self.in_features if n not in fused}
+        mask_features, refined = self.pixel_decoder({**raw, **fused})
         memory = [refined[n] for n in self.dec_in_features]
         q_outs, attention = self.query_decoder(memory, audio, return_attention=return_attention)
         return q_outs, mask_features, audio, audio_embedding, attention

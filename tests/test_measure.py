@@ -131,6 +131,7 @@ def test_study_trains_only_the_first_autr_seed_with_val_evaluations(tmp_path, mo
     monkeypatch.setattr(run_study, "sh", lambda cmd, env: commands.append(cmd))
     # the bf16 row is trained only when asked for (10x slower where the CPU has no bf16)
     assert "bf16 training" not in run_study.get_parser().parse_args([]).variants
+    assert "light pixel decoder" not in run_study.get_parser().parse_args([]).variants
     assert run_study.get_parser().parse_args(["--variants", "bf16 training"]).variants
     variants = ["AuTR", "dot-product head"]
     runs = run_study.plan(str(tmp_path), ["s4", "ms3"], variants, [1, 2, 3])

@@ -19,7 +19,7 @@ from autr_d2.modeling.backbone import D2TimmBackbone, load_timm_weights
 from autr_d2.modeling.criterion import AVSCriterion, dice_loss
 from autr_d2.modeling.mask_head import DotMaskHead, DynamicMaskHead
 from autr_d2.modeling.matcher import HungarianMatcher
-from autr_d2.modeling.pixel_decoder import FPNPixelDecoder
+from autr_d2.modeling.pixel_decoder import FPNPixelDecoder, LightFPNPixelDecoder
 from autr_d2.modeling.query_decoder import AudioQueryDecoder
 from autr_d2.modeling.sound_head import build_sound_head
 
@@ -71,6 +71,48 @@ def test_av_encoder_pixel_decoder_query_decoder_mask_heads_shapes():
     assert torch.allclose(w.sum(-1), torch.ones(bt, 5), atol=1e-5)
     for head in (DynamicMaskHead(32, 8, 8, 3), DotMaskHead(32, 8)):
         assert head(outs[-1], mask_feats).shape == (bt, 5, 15, 19)
+
+
+def test_light_pixel_decoder_takes_the_raw_finest_map():
+    """light_fpn: stride 4 enters raw at mask_dim; the reduce-then-upsample order is the same
+    function as upsample-then-reduce; the model keeps res2 out of the AV encoder."""
+    bt = 4
+    chans = {"res2": 16, "res3": 32, "res4": 32, "res5": 32}
+    sizes = {"res2": (15, 19), "res3": (8, 10), "res4": (4, 5), "res5": (2, 3)}
+    feats = {n: torch.randn(bt, c, *sizes[n]) for n, c in chans.items()}
+    dec = LightFPNPixelDecoder(list(chans), 32, 8, finest_channels=16)
+    mask_feats, refined = dec(feats)
+    assert mask_feats.shape == (bt, 8, 15, 19)
+    assert refined["res3"].shape == (bt, 32, 8, 10) and set(refined) == set(chans)
+    y = torch.randn(bt, 32, 8, 10)
+    up = F.interpolate(dec.reduce(y), size=(15, 19), mode="nearest")
+    assert torch.allclose(
+        up, dec.reduce(F.interpolate(y, size=(15, 19), mode="nearest")), atol=1e-6
+    )
+
+    light = build_model(tiny_cfg("MODEL.AUTR.PIXEL_DECODER", "light_fpn"))
+    full = build_model(tiny_cfg())
+    assert "res2" not in light.av_encoder.names and "res2" in full.av_encoder.names
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(light.av_encoder) < n(full.av_encoder)
+    light.eval()
+    with torch.no_grad():  # the mask features still depend on the frame's fine detail
+        clip = random_clip()
+        a = light.decode(light.preprocess([clip]).tensor, clip["audio"], 1)[1]
+        clip["frames"][:, :, :8, :8] = 255 - clip["frames"][:, :, :8, :8]
+        b = light.decode(light.preprocess([clip]).tensor, clip["audio"], 1)[1]
+    assert not torch.allclose(a[..., :2, :2], b[..., :2, :2])
+    with pytest.raises(ValueError, match="DEC_IN_FEATURES"):
+        build_model(
+            tiny_cfg(
+                "MODEL.AUTR.PIXEL_DECODER",
+                "light_fpn",
+                "MODEL.AUTR.DEC_IN_FEATURES",
+                ["res3", "res2"],
+            )
+        )
+    with pytest.raises(ValueError, match="'fpn' or 'light_fpn'"):
+        build_model(tiny_cfg("MODEL.AUTR.PIXEL_DECODER", "deformable"))
 
 
 def test_audio_queries_depend_on_audio_learned_do_not():
@@ -194,6 +236,7 @@ def test_model_train_and_eval_shapes_on_odd_sizes(size):
         ("MODEL.AUTR.SOUND_HEAD", "audio_match"),
         ("MODEL.AUDIO.NORM", "BN", "MODEL.AUDIO.EMBED_RELU", False),
         ("MODEL.AUTR.TEST.MULTI_SOURCE", True),
+        ("MODEL.AUTR.PIXEL_DECODER", "light_fpn"),
     ],
 )
 def test_ablation_switches_build_and_run(opts):
@@ -410,3 +453,25 @@ def test_few_key_attention_fold_equals_plain_attention():
     (g_fast,) = torch.autograd.grad(fast.square().sum(), q)
     (g_plain,) = torch.autograd.grad(plain.square().sum(), q)
     assert torch.allclose(g_fast, g_plain, atol=1e-4)
+
+
+def test_few_query_attention_fold_equals_plain_attention():
+    """Folding W_k/W_v into few queries (5 object queries over a 28x28 memory) is the same
+    function and gradient, padded keys included."""
+    from autr_d2.modeling.layers import Attention
+
+    torch.manual_seed(0)
+    attn = Attention(64, 4)
+    q = torch.randn(2, 5, 64, requires_grad=True)
+    mem = torch.randn(2, 300, 64, requires_grad=True)
+    pad = torch.zeros(2, 300, dtype=torch.bool)
+    pad[1, 250:] = True
+    fast, _ = attn(q, mem, mem, key_padding_mask=pad)  # 4 heads x 5 queries < 64: folded
+    plain, _ = attn(q, mem, mem, return_weights=True, key_padding_mask=pad)
+    assert torch.allclose(fast, plain, atol=1e-5)
+    g_fast = torch.autograd.grad(fast.square().sum(), (q, mem))
+    g_plain = torch.autograd.grad(plain.square().sum(), (q, mem))
+    for a, b in zip(g_fast, g_plain):
+        assert torch.allclose(a, b, atol=1e-4)
+    # the padded keys get no gradient: they were never attended
+    assert g_fast[1][1, 250:].abs().max() == 0

@@ -46,8 +46,12 @@ VARIANTS = {  # row -> config overrides on the recipe
     # AuTR trained under bf16 autocast (scored in float32): does mixed precision cost accuracy?
     # Not a default row: on a CPU without native bf16 it trains about 10x slower.
     "bf16 training": ["SOLVER.AMP.ENABLED", "True", "SOLVER.AMP.PRECISION", "bfloat16"],
+    # AuTR with the light pixel decoder (stride 4 outside the AV encoder, separable FPN convs):
+    # does the faster head cost accuracy? A speed check, not an ablation of the paper's parts.
+    "light pixel decoder": ["MODEL.AUTR.PIXEL_DECODER", "light_fpn"],
 }
-DEFAULT_VARIANTS = [v for v in VARIANTS if v != "bf16 training"]
+OPTIONAL_VARIANTS = ("bf16 training", "light pixel decoder")
+DEFAULT_VARIANTS = [v for v in VARIANTS if v not in OPTIONAL_VARIANTS]
 SPLITS = ("test", "test_unseen", "test_openset")
 SWAPPED = "test, another clip's audio"
 MODES = {
@@ -478,7 +482,7 @@ def get_parser():
         choices=list(VARIANTS),
         metavar="VARIANT",
         help=f"rows to train (default: {', '.join(repr(v) for v in DEFAULT_VARIANTS)}; "
-        "also 'bf16 training')",
+        f"also {', '.join(repr(v) for v in OPTIONAL_VARIANTS)})",
     )
     p.add_argument(
         "--score-only",

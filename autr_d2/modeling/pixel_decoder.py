@@ -1,18 +1,31 @@
-"""FPN-style pixel decoder: fused multi-scale maps -> stride-4 mask features."""
+"""Pixel decoders: fused multi-scale maps -> stride-4 mask features (+ refined maps)."""
 
 import torch.nn.functional as F
 from torch import nn
 
 from .layers import GroupNorm
 
-__all__ = ["FPNPixelDecoder"]
+__all__ = ["FPNPixelDecoder", "LightFPNPixelDecoder", "build_pixel_decoder"]
+
+
+def _gn(c):
+    return GroupNorm(min(32, c // 4) if c >= 8 else 1, c)
 
 
 def _conv_gn_relu(c_in, c_out):
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        GroupNorm(min(32, c_out // 4) if c_out >= 8 else 1, c_out),
-        nn.ReLU(inplace=True),
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), _gn(c_out), nn.ReLU(True)
+    )
+
+
+def _sep_conv_gn_relu(c):
+    """Depthwise 3x3 + pointwise 1x1 (EfficientDet's BiFPN convolution): c*9 + c*c
+    multiply-adds per pixel instead of the full 3x3's 9*c*c."""
+    return nn.Sequential(
+        nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False),
+        nn.Conv2d(c, c, 1, bias=False),
+        _gn(c),
+        nn.ReLU(True),
     )
 
 
@@ -28,6 +41,8 @@ class FPNPixelDecoder(nn.Module):
         dim: channels of every input map.
         mask_dim: channels of the output mask features.
     """
+
+    fuses_finest = True  # the finest map comes through the AV encoder (projected, audio-fused)
 
     def __init__(self, names, dim, mask_dim):
         super().__init__()
@@ -47,3 +62,59 @@ class FPNPixelDecoder(nn.Module):
                 y = self.convs[n](y)
                 out[n] = y
         return self.mask_proj(self.mask_conv(y)), out
+
+
+class LightFPNPixelDecoder(nn.Module):
+    """The FPN made light where it is costly: a thin finest level, as Mask2Former's pixel
+    decoder treats stride 4, and separable convolutions, as EfficientDet's BiFPN.
+
+    The finest backbone map (stride 4) does not go through the AV encoder: a lateral 1x1 conv
+    takes it straight to ``mask_dim`` channels, the coarser (fused, ``dim``-wide) path is reduced
+    to ``mask_dim`` by a 1x1 conv before its upsampling (the same function as after it, at a
+    16th of the cost), and the last 3x3 conv runs ``mask_dim -> mask_dim``. Audio reaches the
+    stride-4 features through the coarser fused maps. The top-down 3x3 convs of the coarser
+    levels are depthwise + pointwise. Against :class:`FPNPixelDecoder` at ``dim`` 256,
+    ``mask_dim`` 64 this removes per stride-4 pixel a 256-wide projection, the audio fusion and
+    3/4 of the 3x3 conv, and 7/8 of each coarser level's conv.
+
+    Args:
+        names: feature names fine to coarse; ``names[0]`` arrives raw from the backbone.
+        dim: channels of the other (fused) maps.
+        mask_dim: channels of the output mask features.
+        finest_channels: channels of the backbone's finest map.
+    """
+
+    fuses_finest = False
+
+    def __init__(self, names, dim, mask_dim, finest_channels):
+        super().__init__()
+        self.names = list(names)
+        self.convs = nn.ModuleDict({n: _sep_conv_gn_relu(dim) for n in self.names[1:-1]})
+        self.lateral = nn.Sequential(
+            nn.Conv2d(finest_channels, mask_dim, 1, bias=False), _gn(mask_dim)
+        )
+        self.reduce = nn.Conv2d(dim, mask_dim, 1)
+        self.mask_conv = _conv_gn_relu(mask_dim, mask_dim)
+        self.mask_proj = nn.Conv2d(mask_dim, mask_dim, 1)
+
+    def forward(self, features):
+        """{name: map}, ``names[0]`` ``[N, C_0, H_0, W_0]`` raw, the others ``[N, dim, H_i, W_i]``
+        -> (mask features ``[N, mask_dim, H_0, W_0]``, {name: refined map})."""
+        out = dict(features)
+        y = features[self.names[-1]]
+        for n in reversed(self.names[1:-1]):
+            y = features[n] + F.interpolate(y, size=features[n].shape[-2:], mode="nearest")
+            y = self.convs[n](y)
+            out[n] = y
+        fine = features[self.names[0]]
+        y = self.lateral(fine) + F.interpolate(self.reduce(y), size=fine.shape[-2:], mode="nearest")
+        return self.mask_proj(self.mask_conv(y)), out
+
+
+def build_pixel_decoder(name, names, dim, mask_dim, finest_channels):
+    """MODEL.AUTR.PIXEL_DECODER -> the module ("fpn" or "light_fpn")."""
+    if name == "fpn":
+        return FPNPixelDecoder(names, dim, mask_dim)
+    if name == "light_fpn":
+        return LightFPNPixelDecoder(names, dim, mask_dim, finest_channels)
+    raise ValueError(f"MODEL.AUTR.PIXEL_DECODER must be 'fpn' or 'light_fpn', got {name!r}")
