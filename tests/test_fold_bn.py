@@ -143,3 +143,30 @@ def test_folding_is_kept_under_bf16_autocast(caplog):
             assert a.dtype == b.dtype == torch.bfloat16  # it did run in bf16
             a, b = a.float(), b.float()
             assert float((a - b).abs().max()) <= 0.05 * float(a.abs().max())
+
+
+def test_autocast_runs_a_copy_with_weights_cast_once():
+    """The case that showed it: under bf16 autocast the frozen VGGish (no BatchNorm, so no
+    folded copy) had its weights cast to bf16 on every call, its 12288x4096 layer included, and
+    ran slower than in float32. The copy's conv/linear weights are cast once per dtype, the
+    module keeps float32 weights, the outputs are autocast's, and new weights rebuild the copy."""
+    module = VGGish(width_mult=0.25, fc_dim=64).eval()  # released layout: no BatchNorm
+    folded = FoldedCopy(module, "audio_encoder")
+    x = torch.randn(3, 1, 96, 64)
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = folded(x)
+            ref = module(x)
+        assert folded.copy is None  # nothing to fold
+        cast = folded.cast[torch.bfloat16]
+        fc = [m for m in cast.modules() if isinstance(m, nn.Linear)]
+        assert fc and all(m.weight.dtype == torch.bfloat16 for m in fc)
+        assert all(p.dtype == torch.float32 for p in module.parameters())
+        assert out.dtype == ref.dtype == torch.bfloat16
+        assert torch.equal(out, ref)  # the same rounding autocast does, done once
+        assert torch.equal(folded(x), module(x))  # without autocast: the float32 module
+        for p in module.parameters():
+            p.mul_(0.5)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.equal(folded(x), module(x))
+        assert folded.cast[torch.bfloat16] is not cast  # rebuilt for the new weights

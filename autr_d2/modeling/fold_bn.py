@@ -6,6 +6,11 @@ feature map fewer (about a sixth of EfficientNet-Lite0's time on a CPU). :class:
 keeps a folded copy of a module next to it, checked against the module on the first input it
 sees and rebuilt whenever a parameter or buffer of the module changes; the module itself, its
 state dict and its checkpoints are untouched.
+
+Under autocast the copy also keeps its convolution and linear weights cast once to the autocast
+dtype: autocast casts a weight on every call (frozen weights are never cached), which for the
+VGGish's 12288x4096 layer reads and writes more memory than the product itself (bf16 inference
+of the R50 config spent 94 ms in the VGGish against 78 ms in float32). Same numbers as autocast.
 """
 
 import copy
@@ -96,6 +101,28 @@ def _state_key(module):
     return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
 
 
+def _autocast_dtype(device_type):
+    """The dtype autocast lowers to on ``device_type`` now, or None (off, or float32)."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    dtype = torch.get_autocast_dtype(device_type)
+    return None if dtype == torch.float32 else dtype
+
+
+def _cast_copy(module, dtype):
+    """A copy of ``module`` whose conv and linear weights and biases are ``dtype`` (what autocast
+    would cast them to on every call); every other tensor is shared with ``module``."""
+    shared = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    out = copy.deepcopy(module, memo=shared)
+    for m in out.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            for name in ("weight", "bias"):
+                t = getattr(m, name)
+                if t is not None and t.is_floating_point():
+                    setattr(m, name, nn.Parameter(t.detach().to(dtype), False))
+    return out
+
+
 def _close(a, b):
     leaves_a = torch.utils._pytree.tree_leaves(a)
     leaves_b = torch.utils._pytree.tree_leaves(b)
@@ -116,28 +143,28 @@ class FoldedCopy:
     eval mode. ``__call__(x)`` runs the copy, rebuilding it when the module's weights changed
     (a checkpoint loaded, an optimizer step); on the first input after a rebuild it also runs
     the module and keeps the copy only if both agree (else it logs why and runs the module).
+    Under autocast it runs a copy of that (folded copy or module) with its conv and linear
+    weights cast once to the autocast dtype, kept per dtype until the weights change.
 
     Not an ``nn.Module`` on purpose: the copy is no part of the model's state dict.
     """
 
     def __init__(self, module, name):
         self.module, self.name = module, name
-        self.copy, self.key, self.checked = None, None, False
+        self.copy, self.key, self.checked, self.cast = None, None, False, {}
 
     def __call__(self, x):
         if torch.compiler.is_compiling():  # torch.export / compile trace the module itself
             return self.module(x)
         key = _state_key(self.module)
         if key != self.key:
-            self.key, self.checked = key, False
+            self.key, self.checked, self.cast = key, False, {}
             # the copy shares every tensor; folding gives the folded convs new ones
             shared = {id(t): t for t in (*self.module.parameters(), *self.module.buffers())}
             self.copy = copy.deepcopy(self.module, memo=shared).eval()
             if fold_batchnorm(self.copy) == 0:
                 self.copy = None
-        if self.copy is None:
-            return self.module(x)
-        if not self.checked:
+        if self.copy is not None and not self.checked:
             self.checked = True
             if not self._agrees(x):
                 logger.warning(
@@ -145,8 +172,13 @@ class FoldedCopy:
                     "not follow the conv registered before it?); running it unfolded"
                 )
                 self.copy = None
-                return self.module(x)
-        return self.copy(x)
+        base = self.module if self.copy is None else self.copy
+        dtype = _autocast_dtype(x.device.type)
+        if dtype is None:
+            return base(x)
+        if dtype not in self.cast:
+            self.cast[dtype] = _cast_copy(base, dtype)
+        return self.cast[dtype](x)
 
     def _agrees(self, x):
         """The copy against the module on ``x``, in float32 whatever autocast is on: folding is
