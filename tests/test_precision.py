@@ -84,6 +84,20 @@ def test_export_equals_eager_and_the_models_own_inference(overfit_model, tmp_pat
     assert (exported - eager).abs().max() < 1e-4
 
 
+def test_light_pixel_decoder_exports(tmp_path):
+    """MODEL.AUTR.PIXEL_DECODER light_fpn (raw stride-4 lateral, separable convs) exports too."""
+    from detectron2.modeling import build_model
+
+    cfg = tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1, "MODEL.AUTR.PIXEL_DECODER", "light_fpn")
+    model = build_model(cfg).eval()
+    frames, mel = example_inputs(cfg)
+    with torch.no_grad():
+        eager = AuTRInferenceGraph(model)(frames, mel)
+        exported = export_program(model, (frames, mel)).module()(frames, mel)
+    assert eager.shape == (5, 64, 64)
+    assert (exported - eager).abs().max() < 1e-4
+
+
 def test_export_tool_torch_and_onnx(overfit_model, tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
