@@ -122,9 +122,9 @@ def add_autr_config(cfg):
     cfg.MODEL.AUTR.MASK_DIM = 64
     # Pixel decoder: "fpn" = every IN_FEATURES map is projected to HIDDEN_DIM and fused with
     # audio, then an FPN; "light_fpn" = the finest map (stride 4) skips the AV encoder and enters
-    # at MASK_DIM through a lateral 1x1 conv, as in Mask2Former, and the coarser FPN convs are
-    # depthwise-separable, as in EfficientDet (modeling/pixel_decoder.py; the finest map must
-    # then not be in ENC_IN_FEATURES or DEC_IN_FEATURES).
+    # at MASK_DIM through a lateral 1x1 conv, as in Mask2Former (faster, slightly less accurate:
+    # README "Speed"; modeling/pixel_decoder.py; the finest map must then not be in
+    # ENC_IN_FEATURES or DEC_IN_FEATURES).
     cfg.MODEL.AUTR.PIXEL_DECODER = "fpn"
     # How queries start: "audio" = projection of the frame's audio embedding + learnable query
     # embeddings (AuTR); "learned" = learnable embeddings only (ablation).

@@ -85,7 +85,7 @@ def test_export_equals_eager_and_the_models_own_inference(overfit_model, tmp_pat
 
 
 def test_light_pixel_decoder_exports(tmp_path):
-    """MODEL.AUTR.PIXEL_DECODER light_fpn (raw stride-4 lateral, separable convs) exports too."""
+    """MODEL.AUTR.PIXEL_DECODER light_fpn (raw stride-4 lateral) exports too."""
     from detectron2.modeling import build_model
 
     cfg = tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1, "MODEL.AUTR.PIXEL_DECODER", "light_fpn")

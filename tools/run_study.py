@@ -46,7 +46,7 @@ VARIANTS = {  # row -> config overrides on the recipe
     # AuTR trained under bf16 autocast (scored in float32): does mixed precision cost accuracy?
     # Not a default row: on a CPU without native bf16 it trains about 10x slower.
     "bf16 training": ["SOLVER.AMP.ENABLED", "True", "SOLVER.AMP.PRECISION", "bfloat16"],
-    # AuTR with the light pixel decoder (stride 4 outside the AV encoder, separable FPN convs):
+    # AuTR with the light pixel decoder (stride 4 enters through a lateral conv at MASK_DIM):
     # does the faster head cost accuracy? A speed check, not an ablation of the paper's parts.
     "light pixel decoder": ["MODEL.AUTR.PIXEL_DECODER", "light_fpn"],
 }

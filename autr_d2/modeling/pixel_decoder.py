@@ -18,17 +18,6 @@ def _conv_gn_relu(c_in, c_out):
     )
 
 
-def _sep_conv_gn_relu(c):
-    """Depthwise 3x3 + pointwise 1x1 (EfficientDet's BiFPN convolution): c*9 + c*c
-    multiply-adds per pixel instead of the full 3x3's 9*c*c."""
-    return nn.Sequential(
-        nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False),
-        nn.Conv2d(c, c, 1, bias=False),
-        _gn(c),
-        nn.ReLU(True),
-    )
-
-
 class FPNPixelDecoder(nn.Module):
     """Top-down path over maps that already share ``dim`` channels (the AV encoder's output).
 
@@ -65,17 +54,16 @@ class FPNPixelDecoder(nn.Module):
 
 
 class LightFPNPixelDecoder(nn.Module):
-    """The FPN made light where it is costly: a thin finest level, as Mask2Former's pixel
-    decoder treats stride 4, and separable convolutions, as EfficientDet's BiFPN.
+    """The FPN with a thin finest level, as Mask2Former's pixel decoder treats stride 4.
 
     The finest backbone map (stride 4) does not go through the AV encoder: a lateral 1x1 conv
     takes it straight to ``mask_dim`` channels, the coarser (fused, ``dim``-wide) path is reduced
     to ``mask_dim`` by a 1x1 conv before its upsampling (the same function as after it, at a
     16th of the cost), and the last 3x3 conv runs ``mask_dim -> mask_dim``. Audio reaches the
-    stride-4 features through the coarser fused maps. The top-down 3x3 convs of the coarser
-    levels are depthwise + pointwise. Against :class:`FPNPixelDecoder` at ``dim`` 256,
-    ``mask_dim`` 64 this removes per stride-4 pixel a 256-wide projection, the audio fusion and
-    3/4 of the 3x3 conv, and 7/8 of each coarser level's conv.
+    stride-4 features through the coarser fused maps. Against :class:`FPNPixelDecoder` at
+    ``dim`` 256, ``mask_dim`` 64 this removes per stride-4 pixel a 256-wide projection, the audio
+    fusion and 3/4 of the 3x3 conv. (Depthwise-separable convs on the coarser levels as well,
+    commit baf57fb, were faster still but cost 2.9 M_J on AVS-Synth MS3 against 0.5 for this.)
 
     Args:
         names: feature names fine to coarse; ``names[0]`` arrives raw from the backbone.
@@ -89,7 +77,7 @@ class LightFPNPixelDecoder(nn.Module):
     def __init__(self, names, dim, mask_dim, finest_channels):
         super().__init__()
         self.names = list(names)
-        self.convs = nn.ModuleDict({n: _sep_conv_gn_relu(dim) for n in self.names[1:-1]})
+        self.convs = nn.ModuleDict({n: _conv_gn_relu(dim, dim) for n in self.names[1:-1]})
         self.lateral = nn.Sequential(
             nn.Conv2d(finest_channels, mask_dim, 1, bias=False), _gn(mask_dim)
         )
