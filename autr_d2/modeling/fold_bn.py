@@ -109,11 +109,16 @@ def _autocast_dtype(device_type):
     return None if dtype == torch.float32 else dtype
 
 
+def _shared_copy(module):
+    """A copy of ``module``'s structure that shares every parameter and buffer with it."""
+    shared = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    return copy.deepcopy(module, memo=shared)
+
+
 def _cast_copy(module, dtype):
     """A copy of ``module`` whose conv and linear weights and biases are ``dtype`` (what autocast
     would cast them to on every call); every other tensor is shared with ``module``."""
-    shared = {id(t): t for t in (*module.parameters(), *module.buffers())}
-    out = copy.deepcopy(module, memo=shared)
+    out = _shared_copy(module)
     for m in out.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             for name in ("weight", "bias"):
@@ -160,8 +165,7 @@ class FoldedCopy:
         if key != self.key:
             self.key, self.checked, self.cast = key, False, {}
             # the copy shares every tensor; folding gives the folded convs new ones
-            shared = {id(t): t for t in (*self.module.parameters(), *self.module.buffers())}
-            self.copy = copy.deepcopy(self.module, memo=shared).eval()
+            self.copy = _shared_copy(self.module).eval()
             if fold_batchnorm(self.copy) == 0:
                 self.copy = None
         if self.copy is not None and not self.checked:

@@ -18,6 +18,19 @@ def _conv_gn_relu(c_in, c_out):
     )
 
 
+def _top_down(features, names, convs):
+    """From ``names[-1]`` down to ``names[0]``: upsample, add the finer map, and a 3x3 conv
+    where ``convs`` has one -> (the finest sum, {name: map, refined where convolved})."""
+    out = dict(features)
+    y = features[names[-1]]
+    for n in reversed(names[:-1]):
+        y = features[n] + F.interpolate(y, size=features[n].shape[-2:], mode="nearest")
+        if n in convs:
+            y = convs[n](y)
+            out[n] = y
+    return y, out
+
+
 class FPNPixelDecoder(nn.Module):
     """Top-down path over maps that already share ``dim`` channels (the AV encoder's output).
 
@@ -43,13 +56,7 @@ class FPNPixelDecoder(nn.Module):
     def forward(self, features):
         """{name: ``[N, dim, H_i, W_i]``} -> (mask features ``[N, mask_dim, H_0, W_0]``,
         {name: refined map} for the decoder's memory)."""
-        out = dict(features)
-        y = features[self.names[-1]]
-        for n in reversed(self.names[:-1]):
-            y = features[n] + F.interpolate(y, size=features[n].shape[-2:], mode="nearest")
-            if n in self.convs:
-                y = self.convs[n](y)
-                out[n] = y
+        y, out = _top_down(features, self.names, self.convs)
         return self.mask_proj(self.mask_conv(y)), out
 
 
@@ -88,12 +95,7 @@ class LightFPNPixelDecoder(nn.Module):
     def forward(self, features):
         """{name: map}, ``names[0]`` ``[N, C_0, H_0, W_0]`` raw, the others ``[N, dim, H_i, W_i]``
         -> (mask features ``[N, mask_dim, H_0, W_0]``, {name: refined map})."""
-        out = dict(features)
-        y = features[self.names[-1]]
-        for n in reversed(self.names[1:-1]):
-            y = features[n] + F.interpolate(y, size=features[n].shape[-2:], mode="nearest")
-            y = self.convs[n](y)
-            out[n] = y
+        y, out = _top_down(features, self.names[1:], self.convs)  # the fused, dim-wide levels
         fine = features[self.names[0]]
         y = self.lateral(fine) + F.interpolate(self.reduce(y), size=fine.shape[-2:], mode="nearest")
         return self.mask_proj(self.mask_conv(y)), out
