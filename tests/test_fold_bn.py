@@ -170,3 +170,43 @@ def test_autocast_runs_a_copy_with_weights_cast_once():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             assert torch.equal(folded(x), module(x))
         assert folded.cast[torch.bfloat16] is not cast  # rebuilt for the new weights
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs PyTorch with oneDNN")
+def test_float32_runs_large_linear_layers_packed_for_onednn(monkeypatch, caplog):
+    """The case that showed it: the frozen full-width VGGish spent 36 of its 78 ms per R50 clip
+    (float32, CPU) in its 12288x4096 and 4096x4096 layers, where PyTorch's float32 path for a few
+    rows ran at a quarter of oneDNN's speed. In float32 on a CPU the copy runs its large linear
+    layers packed for oneDNN: the module's outputs (float32 rounding), the module untouched, small
+    layers left alone, new weights repacked; a packed copy that disagrees (or no oneDNN) is not
+    used."""
+    from autr_d2.modeling import fold_bn
+
+    module = VGGish(width_mult=0.25, fc_dim=1024).eval()  # FC 3072x1024, 1024x1024, 1024x128
+    folded = FoldedCopy(module, "audio_encoder")
+    x = torch.randn(3, 1, 96, 64)
+    with torch.no_grad():
+        out, ref = folded(x), module(x)
+        packed = folded.cast["packed"]
+        kinds = [type(m).__name__ for m in packed.embeddings if not isinstance(m, nn.ReLU)]
+        assert kinds == ["PackedLinear", "PackedLinear", "Linear"]
+        assert all(type(m) is nn.Linear for m in module.embeddings if not isinstance(m, nn.ReLU))
+        assert packed.features[0].weight is module.features[0].weight  # the rest is shared
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+        for p in module.parameters():
+            p.mul_(0.5)
+        torch.testing.assert_close(folded(x), module(x), rtol=1e-5, atol=1e-5)
+        assert folded.cast["packed"] is not packed  # repacked for the new weights
+
+        def wrong_forward(self, t):
+            return torch.full((*t.shape[:-1], self.out_features), 7.0)
+
+        monkeypatch.setattr(fold_bn.PackedLinear, "forward", wrong_forward)
+        wrong = FoldedCopy(module, "audio_encoder")
+        with caplog.at_level(logging.WARNING):
+            assert torch.equal(wrong(x), module(x))
+        assert wrong.cast["packed"] is None and "packed copy disagrees" in caplog.text
+
+        monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+        plain = FoldedCopy(module, "audio_encoder")
+        assert torch.equal(plain(x), module(x)) and "packed" not in plain.cast
