@@ -183,6 +183,7 @@ def test_float32_runs_large_linear_layers_packed_for_onednn(monkeypatch, caplog)
     from autr_d2.modeling import fold_bn
 
     module = VGGish(width_mult=0.25, fc_dim=1024).eval()  # FC 3072x1024, 1024x1024, 1024x128
+    module.requires_grad_(False)  # frozen, as the paper's VGGish
     folded = FoldedCopy(module, "audio_encoder")
     x = torch.randn(3, 1, 96, 64)
     with torch.no_grad():
@@ -197,6 +198,11 @@ def test_float32_runs_large_linear_layers_packed_for_onednn(monkeypatch, caplog)
             p.mul_(0.5)
         torch.testing.assert_close(folded(x), module(x), rtol=1e-5, atol=1e-5)
         assert folded.cast["packed"] is not packed  # repacked for the new weights
+        def run(t):
+            return folded(t)
+
+        traced = torch.jit.trace(run, x, check_trace=False)  # as fvcore's FLOP count does
+        torch.testing.assert_close(traced(x), module(x))
 
         def wrong_forward(self, t):
             return torch.full((*t.shape[:-1], self.out_features), 7.0)

@@ -217,8 +217,8 @@ class FoldedCopy:
         self.copy, self.key, self.checked, self.cast = None, None, False, {}
 
     def __call__(self, x):
-        if torch.compiler.is_compiling():  # torch.export / compile trace the module itself
-            return self.module(x)
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return self.module(x)  # export, compile and fvcore's FLOP count see the module itself
         key = _state_key(self.module)
         if key != self.key:
             self.key, self.checked, self.cast = key, False, {}
