@@ -198,6 +198,7 @@ def test_float32_runs_large_linear_layers_packed_for_onednn(monkeypatch, caplog)
             p.mul_(0.5)
         torch.testing.assert_close(folded(x), module(x), rtol=1e-5, atol=1e-5)
         assert folded.cast["packed"] is not packed  # repacked for the new weights
+
         def run(t):
             return folded(t)
 
