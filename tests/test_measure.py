@@ -20,9 +20,11 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
         *("--json", str(out), *TINY),
     )
     assert "AuTR / backbone" in res.stdout
+    assert "AuTR / backbone in FLOPs" in res.stdout
     r = json.loads(out.read_text())
     for key in ("params_M", "gflops_per_clip", "peak_memory_MB", "device", "threads"):
         assert r[key]
+    assert r["flops_over_backbone"] > 1  # the whole model against its backbone
     for key in ("latency_ms_per_clip", "frames_per_s", "backbone_alone_ms"):
         assert r["inference"][key] > 0
     for key in ("overhead_over_backbone", "achieved_gflops", "share_of_peak"):

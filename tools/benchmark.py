@@ -3,7 +3,8 @@
 
 Measured (warm-up excluded, median of repeats, CUDA-synchronised on a GPU): inference latency per
 clip and frames/s, the plain backbone alone on the same frames (so the model's overhead over its
-backbone is stated), a training step (clips/s), the data loader (clips/s with the configured
+backbone is stated, next to the same ratio in FLOPs: its floor if the heads ran as fast per FLOP
+as the backbone), a training step (clips/s), the data loader (clips/s with the configured
 workers, on the config's train split or a generated AVS-Synth tree), peak memory (RSS on CPU, max
 allocated on CUDA), a per-component time split from module hooks, and the achieved GFLOP/s next
 to the machine's peak measured in the same run (the faster of a large fp32 matmul and a large 3x3
@@ -191,9 +192,11 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
         "frames_per_clip": t,
         "size": cfg.INPUT.SIZE_TEST,
     }
-    params, macs, _ = count(cfg)
+    params, macs, by_module = count(cfg)
     res["params_M"] = params / 1e6
     res["gflops_per_clip"] = 2 * macs / 1e9  # 2 FLOPs per multiply-add
+    # the latency ratio's floor: what it would be if the heads ran as fast per FLOP as the backbone
+    res["flops_over_backbone"] = macs / by_module["backbone"]
     res["machine"] = peak_gflops(device)
 
     model = build_model(cfg)
@@ -274,6 +277,7 @@ def print_table(res, name):
         ("inference frames/s", f"{inf['frames_per_s']:.2f}"),
         ("backbone alone / clip", f"{inf['backbone_alone_ms']:.0f} ms"),
         ("AuTR / backbone", f"{inf['overhead_over_backbone']:.2f}x"),
+        ("AuTR / backbone in FLOPs", f"{res['flops_over_backbone']:.2f}x"),
         ("achieved GFLOP/s (inference)", f"{inf['achieved_gflops']:.0f}"),
         (
             "peak GFLOP/s (matmul, conv)",
@@ -300,6 +304,7 @@ COMPARE_ROWS = [
     ("inference frames/s", ("inference", "frames_per_s"), "{:.1f}"),
     ("backbone alone / clip (ms)", ("inference", "backbone_alone_ms"), "{:.0f}"),
     ("AuTR / backbone", ("inference", "overhead_over_backbone"), "{:.2f}x"),
+    ("AuTR / backbone in FLOPs", ("flops_over_backbone",), "{:.2f}x"),
     ("training step (s)", ("train", "step_s"), "{:.2f}"),
     ("train clips/s", ("train", "clips_per_s"), "{:.2f}"),
     ("peak memory (MB)", ("peak_memory_MB",), "{:.0f}"),

@@ -77,6 +77,11 @@ def main(argv=None):
     )
     for name, f in sorted(by_module.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<16s} {f / 1e9:8.3f} GFLOPs")
+    if by_module.get("backbone"):
+        print(
+            f"AuTR / backbone in FLOPs: {total / by_module['backbone']:.2f}x (inference takes that "
+            "many times the backbone alone if the heads run as fast per FLOP as the backbone)"
+        )
     return 0
 
 

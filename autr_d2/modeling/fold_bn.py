@@ -217,8 +217,8 @@ class FoldedCopy:
         self.copy, self.key, self.checked, self.cast = None, None, False, {}
 
     def __call__(self, x):
-        if torch.compiler.is_compiling() or torch.jit.is_tracing():
-            return self.module(x)  # export, compile and fvcore's FLOP count see the module itself
+        if torch.compiler.is_compiling():  # torch.export / compile trace the module itself
+            return self.module(x)
         key = _state_key(self.module)
         if key != self.key:
             self.key, self.checked, self.cast = key, False, {}
@@ -237,7 +237,8 @@ class FoldedCopy:
         base = self.module if self.copy is None else self.copy
         dtype = _autocast_dtype(x.device.type)
         if dtype is None:
-            if x.dtype != torch.float32 or not _can_pack(x.device.type):
+            # jit tracing (fvcore's FLOP count) cannot record the packed op
+            if x.dtype != torch.float32 or torch.jit.is_tracing() or not _can_pack(x.device.type):
                 return base(x)
             if "packed" not in self.cast:
                 self.cast["packed"] = self._packed(base, x)
