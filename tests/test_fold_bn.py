@@ -214,6 +214,14 @@ def test_float32_runs_large_linear_layers_packed_for_onednn(monkeypatch, caplog)
             assert torch.equal(wrong(x), module(x))
         assert wrong.cast["packed"] is None and "packed copy disagrees" in caplog.text
 
+        def failing_init(self, linear):
+            raise RuntimeError("no such kernel")
+
+        monkeypatch.setattr(fold_bn.PackedLinear, "__init__", failing_init)
+        failing = FoldedCopy(module, "audio_encoder")
+        assert torch.equal(failing(x), module(x)) and failing.cast["packed"] is None
+        assert "packed copy failed (RuntimeError: no such kernel)" in caplog.text
+
         monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
         plain = FoldedCopy(module, "audio_encoder")
         assert torch.equal(plain(x), module(x)) and "packed" not in plain.cast

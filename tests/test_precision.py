@@ -98,6 +98,41 @@ def test_light_pixel_decoder_exports(tmp_path):
     assert (exported - eager).abs().max() < 1e-4
 
 
+def test_export_after_float32_inference_with_packed_vggish_layers():
+    """The case that showed it: after one float32 CPU inference the model's encoder copy held
+    oneDNN-packed VGGish layers, which the export's deep copy of the model could not copy. With
+    ``MODEL.AUDIO.FC_DIM 1024`` two layers are packed; the model, its graph and the exported
+    program still agree."""
+    cfg = tiny_cfg("MODEL.AUTR.DEC_LAYERS", 1, "MODEL.AUDIO.FC_DIM", 1024)
+    model = build_model(cfg).eval()
+    frames, mel = example_inputs(cfg)
+    with torch.no_grad():
+        own = model([{"frames": frames.to(torch.uint8), "audio": mel}])[0]["frames"]
+        if torch.backends.mkldnn.is_available():
+            assert model._folded["audio_encoder"].cast["packed"] is not None
+        eager = AuTRInferenceGraph(model)(frames, mel)
+        exported = export_program(model, (frames, mel)).module()(frames, mel)
+    own = torch.stack([f["sem_seg"][1] for f in own])
+    assert (eager - own).abs().max() < 1e-5
+    assert (exported - eager).abs().max() < 1e-4
+
+
+def test_channels_last_and_nchw_give_the_same_masks():
+    """MODEL.CHANNELS_LAST (on by default) changes the memory layout only: the same weights give
+    the same probabilities in NCHW."""
+    torch.manual_seed(0)
+    nchw = build_model(tiny_cfg("MODEL.CHANNELS_LAST", False)).eval()
+    cl = build_model(tiny_cfg()).eval()
+    cl.load_state_dict(nchw.state_dict())
+    assert cl.channels_last and not nchw.channels_last
+    conv = next(m for m in cl.backbone.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    clip = random_clip()
+    with torch.no_grad():
+        a, b = (torch.stack([f["sem_seg"] for f in m([clip])[0]["frames"]]) for m in (nchw, cl))
+    assert (a - b).abs().max() < 1e-5
+
+
 def test_export_tool_torch_and_onnx(overfit_model, tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")

@@ -144,6 +144,7 @@ def _can_pack(device_type):
     return (
         device_type == "cpu"
         and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
     )
 
@@ -216,6 +217,14 @@ class FoldedCopy:
         self.module, self.name = module, name
         self.copy, self.key, self.checked, self.cast = None, None, False, {}
 
+    def __getstate__(self):
+        """Copies and pickles keep the module, not the cached copies (rebuilt on demand): oneDNN's
+        packed weights have no storage to copy, and a deep copy of the model (export) failed."""
+        return {"module": self.module, "name": self.name}
+
+    def __setstate__(self, state):
+        self.__init__(state["module"], state["name"])
+
     def __call__(self, x):
         if torch.compiler.is_compiling():  # torch.export / compile trace the module itself
             return self.module(x)
@@ -248,12 +257,17 @@ class FoldedCopy:
         return self.cast[dtype](x)
 
     def _packed(self, base, x):
-        """``base`` with its large linear layers packed, if it has some and agrees on ``x``."""
-        packed = _packed_copy(base)
-        if packed is not None and not _close(base(x), packed(x)):
-            logger.warning(f"{self.name}: its oneDNN-packed copy disagrees with it; not used")
-            packed = None
-        return packed
+        """``base`` with its large linear layers packed, if it has some, oneDNN can run them and
+        the result agrees with ``base`` on ``x``; else None (``base`` runs)."""
+        try:
+            packed = _packed_copy(base)
+            if packed is None or _close(base(x), packed(x)):
+                return packed
+            why = "disagrees with it"
+        except (RuntimeError, NotImplementedError) as e:  # an op this oneDNN build lacks
+            why = f"failed ({type(e).__name__}: {str(e)[:80]})"
+        logger.warning(f"{self.name}: its oneDNN-packed copy {why}; not used")
+        return None
 
     def _agrees(self, x):
         """The copy against the module on ``x``, in float32 whatever autocast is on: folding is
