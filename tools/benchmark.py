@@ -196,7 +196,8 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     res["params_M"] = params / 1e6
     res["gflops_per_clip"] = 2 * macs / 1e9  # 2 FLOPs per multiply-add
     # the latency ratio's floor: what it would be if the heads ran as fast per FLOP as the backbone
-    res["flops_over_backbone"] = macs / by_module["backbone"]
+    bb_macs = by_module.get("backbone", 0)
+    res["flops_over_backbone"] = macs / bb_macs if bb_macs else None
     res["machine"] = peak_gflops(device)
 
     model = build_model(cfg)
@@ -265,6 +266,10 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     return res
 
 
+def _ratio(x):
+    return "n/a" if x is None else f"{x:.2f}x"
+
+
 def print_table(res, name):
     inf, tr, ld, m = res["inference"], res["train"], res["loader"], res["machine"]
     rows = [
@@ -277,7 +282,7 @@ def print_table(res, name):
         ("inference frames/s", f"{inf['frames_per_s']:.2f}"),
         ("backbone alone / clip", f"{inf['backbone_alone_ms']:.0f} ms"),
         ("AuTR / backbone", f"{inf['overhead_over_backbone']:.2f}x"),
-        ("AuTR / backbone in FLOPs", f"{res['flops_over_backbone']:.2f}x"),
+        ("AuTR / backbone in FLOPs", _ratio(res["flops_over_backbone"])),
         ("achieved GFLOP/s (inference)", f"{inf['achieved_gflops']:.0f}"),
         (
             "peak GFLOP/s (matmul, conv)",
