@@ -32,7 +32,7 @@ from collections import defaultdict
 import torch
 from detectron2.data import DatasetCatalog
 from detectron2.modeling import build_model
-from flops import count  # tools/ is on sys.path when this script runs
+from flops import count, flops_over_backbone  # tools/ is on sys.path when this script runs
 
 import autr_d2  # noqa: F401  (registers the model and datasets)
 from autr_d2.engine import USER_ERRORS, Trainer, setup_cfg
@@ -195,9 +195,7 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     params, macs, by_module = count(cfg)
     res["params_M"] = params / 1e6
     res["gflops_per_clip"] = 2 * macs / 1e9  # 2 FLOPs per multiply-add
-    # the latency ratio's floor: what it would be if the heads ran as fast per FLOP as the backbone
-    bb_macs = by_module.get("backbone", 0)
-    res["flops_over_backbone"] = macs / bb_macs if bb_macs else None
+    res["flops_over_backbone"] = flops_over_backbone(macs, by_module)
     res["machine"] = peak_gflops(device)
 
     model = build_model(cfg)

@@ -60,6 +60,14 @@ def count(cfg):
     return parameter_count(model)[""], total, by_module
 
 
+def flops_over_backbone(total, by_module):
+    """The whole model's FLOPs over its backbone's: the floor of the latency ratio "AuTR /
+    backbone" if the heads ran as fast per FLOP as the backbone; None when the backbone's FLOPs
+    were not counted."""
+    backbone = by_module.get("backbone", 0)
+    return total / backbone if backbone else None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config-file", required=True)
@@ -77,10 +85,11 @@ def main(argv=None):
     )
     for name, f in sorted(by_module.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<16s} {f / 1e9:8.3f} GFLOPs")
-    if by_module.get("backbone"):
+    ratio = flops_over_backbone(total, by_module)
+    if ratio is not None:
         print(
-            f"AuTR / backbone in FLOPs: {total / by_module['backbone']:.2f}x (inference takes that "
-            "many times the backbone alone if the heads run as fast per FLOP as the backbone)"
+            f"AuTR / backbone in FLOPs: {ratio:.2f}x (inference takes that many times the "
+            "backbone alone if the heads run as fast per FLOP as the backbone)"
         )
     return 0
 
