@@ -24,12 +24,12 @@ from detectron2.utils.logger import setup_logger
 
 import autr_d2  # noqa: F401  (registers the model)
 from autr_d2.checkpoint import build_checkpointer
-from autr_d2.engine import USER_ERRORS, setup_cfg
+from autr_d2.engine import USER_ERRORS, setup_cfg, user_message
 from autr_d2.export import example_inputs, export_program, inference_graph
-from autr_d2.utils.outputs import prepare_output_dir
+from autr_d2.utils.outputs import OutputFolder
 
 TOOL = "tools/export_model.py"
-OWNED = ["autr.pt2", "autr.onnx", "autr.onnx.data", "export.json"]
+OWNED = ["autr.pt2", "autr.onnx", "autr.onnx.data", "export.json"]  # names it writes
 TOLERANCE = 1e-4
 
 
@@ -65,9 +65,27 @@ def main(args):
         if cfg.MODEL.WEIGHTS:
             build_checkpointer(cfg, model).load(cfg.MODEL.WEIGHTS)
         inputs = example_inputs(cfg)
-        prepare_output_dir(args.output, TOOL, OWNED, args.overwrite)
+        folder = OutputFolder.open(args.output, TOOL, args.overwrite, owned=OWNED)
     except (*USER_ERRORS, ValueError) as e:
-        raise SystemExit(f"error: {e}") from None
+        raise SystemExit(f"error: {user_message(e)}") from None
+    for note in folder.notes:
+        print(note)
+    try:
+        report = export(args, cfg, model, inputs, folder)
+    except BaseException:
+        folder.abandon()  # an export that failed leaves none of its files behind
+        raise
+    folder.finish()
+    for fmt, diff in report["max_abs_diff_vs_eager"].items():
+        print(f"{fmt}: max |exported - eager| = {diff:.2e} on a random clip")
+    if any(d > TOLERANCE for d in report["max_abs_diff_vs_eager"].values()):
+        raise SystemExit(f"error: an export differs from the eager model by more than {TOLERANCE}")
+    print(f"wrote {args.output}")
+    return report
+
+
+def export(args, cfg, model, inputs, folder):
+    """Write the formats asked for and export.json into `folder`; returns the report."""
     graph = inference_graph(model)
     with torch.no_grad():
         eager = graph(*inputs)
@@ -81,26 +99,28 @@ def main(args):
     }
     if args.format in ("torch", "both"):
         program = export_program(model, inputs)
-        path = os.path.join(args.output, "autr.pt2")
+        path = folder.new_file("autr.pt2")
         torch.export.save(program, path)
+        folder.done("autr.pt2")
         with torch.no_grad():
             got = torch.export.load(path).module()(*inputs)
         report["max_abs_diff_vs_eager"]["torch.export"] = float((got - eager).abs().max())
     if args.format in ("onnx", "both"):
+        path = folder.new_file("autr.onnx")
+        folder.new_file("autr.onnx.data")  # the name ONNX gives weights it stores outside
         try:
-            got = export_onnx(graph, inputs, os.path.join(args.output, "autr.onnx"))
+            got = export_onnx(graph, inputs, path)
         except ImportError as e:
             raise SystemExit(
                 f"error: ONNX export needs onnx, onnxscript and onnxruntime ({e})"
             ) from None
+        folder.done("autr.onnx")
+        if os.path.getsize(os.path.join(args.output, "autr.onnx.data")):
+            folder.done("autr.onnx.data")
+        else:  # small models keep their weights inside autr.onnx
+            folder.discard("autr.onnx.data")
         report["max_abs_diff_vs_eager"]["onnx"] = float((got - eager).abs().max())
-    with open(os.path.join(args.output, "export.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    for fmt, diff in report["max_abs_diff_vs_eager"].items():
-        print(f"{fmt}: max |exported - eager| = {diff:.2e} on a random clip")
-    if any(d > TOLERANCE for d in report["max_abs_diff_vs_eager"].values()):
-        raise SystemExit(f"error: an export differs from the eager model by more than {TOLERANCE}")
-    print(f"wrote {args.output}")
+    folder.write_bytes("export.json", json.dumps(report, indent=1).encode())
     return report
 
 

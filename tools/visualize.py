@@ -29,8 +29,8 @@ import autr_d2  # noqa: F401  (registers datasets and the model)
 from autr_d2.data import AVSClipDatasetMapper
 from autr_d2.data.audio import load_log_mel
 from autr_d2.data.clip_mapper import read_color_label, read_mask
-from autr_d2.engine import USER_ERRORS, setup_cfg
-from autr_d2.utils.outputs import prepare_output_dir
+from autr_d2.engine import USER_ERRORS, setup_cfg, user_message
+from autr_d2.utils.outputs import OutputFolder
 from autr_d2.utils.visualizer import (
     attention_grid,
     clip_strip,
@@ -41,7 +41,7 @@ from autr_d2.utils.visualizer import (
 )
 
 TOOL = "tools/visualize.py"
-OWNED = ["*_strip.png", "*_attention.png", "*_overlay.gif"]  # what this tool writes
+KINDS = ("strip.png", "attention.png", "overlay.gif")  # per clip: <clip>_<kind>
 
 
 def positive_int(text):
@@ -103,6 +103,14 @@ def check_dataset(name):
         )
 
 
+def _save(folder, name, save):
+    """Write the new file `name` in the OutputFolder with ``save(path)``; returns its path."""
+    path = folder.new_file(name)
+    save(path)
+    folder.done(name)
+    return path
+
+
 def draw_semantic_clip(predictor, d, folder):
     """An AVSBench-semantic clip through the model, as the evaluator sees it (the mapper pads it
     to T, frames and labels at the dataset's 224x224): strip, attention and overlay GIF.
@@ -123,14 +131,38 @@ def draw_semantic_clip(predictor, d, folder):
     preds = [f["sem_seg"].argmax(0).cpu().numpy() for f in out["frames"][:n]]
     scores = out["sound_scores"][:n].cpu().numpy()
     cid = d["clip_id"].replace("/", "_")
-    paths = [os.path.join(folder, f"{cid}_{k}") for k in ("strip.png", "attention.png")]
-    Image.fromarray(semantic_strip(frames, preds, gts, classes, colors)).save(paths[0])
-    Image.fromarray(attention_grid(frames, out["attention"][:n].cpu().numpy(), scores)).save(
-        paths[1]
-    )
-    paths.append(os.path.join(folder, f"{cid}_overlay.gif"))
-    save_gif([overlay_labels(f, p, classes, colors) for f, p in zip(frames, preds)], paths[2])
-    return paths
+    strip = semantic_strip(frames, preds, gts, classes, colors)
+    attn = attention_grid(frames, out["attention"][:n].cpu().numpy(), scores)
+    gif = [overlay_labels(f, p, classes, colors) for f, p in zip(frames, preds)]
+    return [
+        _save(folder, f"{cid}_strip.png", Image.fromarray(strip).save),
+        _save(folder, f"{cid}_attention.png", Image.fromarray(attn).save),
+        _save(folder, f"{cid}_overlay.gif", lambda p: save_gif(gif, p)),
+    ]
+
+
+def draw_clip(predictor, d, folder, pred_dir):
+    """One clip of a binary split: strip, attention (with a model) and overlay GIF."""
+    frames = np.stack([utils.read_image(f, format="RGB") for f in d["file_names"]])
+    gts = [read_mask(m).astype(bool) if m else None for m in d["sem_seg_file_names"]]
+    cid = d["clip_id"].replace("/", "_")  # a file name, also for a CSV name with a "/"
+    written = []
+    if predictor is None:
+        preds, scores = read_saved_masks(pred_dir, d), None
+    else:
+        out = predictor(list(frames), load_log_mel(d["audio_file"], len(frames)))
+        preds = np.stack([(f["sem_seg"][1] > 0.5).numpy() for f in out["frames"]])
+        scores = out["sound_scores"].max(1).values.numpy()
+        attn = attention_grid(frames, out["attention"].numpy(), out["sound_scores"].numpy())
+        written.append(_save(folder, f"{cid}_attention.png", Image.fromarray(attn).save))
+    strip = clip_strip(frames, preds, gts, scores)
+    written.append(_save(folder, f"{cid}_strip.png", Image.fromarray(strip).save))
+    gif = [
+        overlay_mask(f, m, text=None if scores is None else f"sound {s:.2f}")
+        for f, m, s in zip(frames, preds, scores if scores is not None else [0] * len(preds))
+    ]
+    written.append(_save(folder, f"{cid}_overlay.gif", lambda p: save_gif(gif, p)))
+    return written
 
 
 def main(args):
@@ -154,37 +186,28 @@ def main(args):
             cfg.MODEL.AUTR.TEST.RETURN_ATTENTION = True
             cfg.freeze()
             predictor = AuTRPredictor(cfg)
-        # last, so that a wrong dataset, clip or checkpoint leaves no folder behind
-        prepare_output_dir(args.output, TOOL, OWNED, args.overwrite, inputs=[args.pred_dir])
+        names = [f"{d['clip_id'].replace('/', '_')}_{kind}" for d in chosen for kind in KINDS]
+        # last, so that a wrong dataset, clip or checkpoint leaves no folder behind; only the
+        # files it records writing are ever removed (--overwrite), never a name that matches
+        folder = OutputFolder.open(args.output, TOOL, args.overwrite, [args.pred_dir], names)
     except USER_ERRORS as e:
-        raise SystemExit(f"error: {e}") from None
+        raise SystemExit(f"error: {user_message(e)}") from None
+    for note in folder.notes:
+        print(note)
     written = []
-    for d in chosen:
-        if semantic:
-            d = dict(d, classes=meta.stuff_classes, colors=meta.stuff_colors)
-            written += draw_semantic_clip(predictor, d, args.output)
-            continue
-        frames = np.stack([utils.read_image(f, format="RGB") for f in d["file_names"]])
-        gts = [read_mask(m).astype(bool) if m else None for m in d["sem_seg_file_names"]]
-        cid = d["clip_id"].replace("/", "_")  # a file name, also for a CSV name with a "/"
-        if predictor is None:
-            preds, scores = read_saved_masks(args.pred_dir, d), None
-        else:
-            out = predictor(list(frames), load_log_mel(d["audio_file"], len(frames)))
-            preds = np.stack([(f["sem_seg"][1] > 0.5).numpy() for f in out["frames"]])
-            scores = out["sound_scores"].max(1).values.numpy()
-            attn = attention_grid(frames, out["attention"].numpy(), out["sound_scores"].numpy())
-            Image.fromarray(attn).save(p := os.path.join(args.output, f"{cid}_attention.png"))
-            written.append(p)
-        strip = clip_strip(frames, preds, gts, scores)
-        Image.fromarray(strip).save(p := os.path.join(args.output, f"{cid}_strip.png"))
-        written.append(p)
-        gif = [
-            overlay_mask(f, m, text=None if scores is None else f"sound {s:.2f}")
-            for f, m, s in zip(frames, preds, scores if scores is not None else [0] * len(preds))
-        ]
-        save_gif(gif, p := os.path.join(args.output, f"{cid}_overlay.gif"))
-        written.append(p)
+    try:
+        for d in chosen:
+            if semantic:
+                d = dict(d, classes=meta.stuff_classes, colors=meta.stuff_colors)
+                written += draw_semantic_clip(predictor, d, folder)
+            else:
+                written += draw_clip(predictor, d, folder, args.pred_dir)
+    except BaseException as e:
+        folder.abandon()  # nothing half-drawn is left behind (nor a folder it made)
+        if isinstance(e, USER_ERRORS):
+            raise SystemExit(f"error: {user_message(e)}") from None
+        raise
+    folder.finish()
     print(f"wrote {len(written)} files to {args.output}")
     return written
 

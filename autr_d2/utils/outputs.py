@@ -1,21 +1,35 @@
-"""Output folders that tools own: a tool only ever removes what it wrote itself.
+"""Output folders that tools own: a tool only ever removes files it recorded writing.
 
-Every tool that writes a folder of results (``tools/demo.py``, ``tools/visualize.py``, the AVS-Synth
-generator) claims it with :func:`prepare_output_dir`. The folder gets a marker file naming the
-tool; ``--overwrite`` later removes only the entries that tool writes (its ``owned`` name
-patterns) and only in a folder that carries its marker, holds nothing else and contains none of
-the run's inputs. A folder with foreign files (a home folder, the input video's own folder) is
-refused with a sentence that names what is in the way.
+A tool that writes a folder of results (``tools/demo.py``, ``tools/visualize.py``,
+``tools/export_model.py``, the AVS-Synth generator) opens it as an :class:`OutputFolder`. The
+folder gets a marker naming the tool and the run's state, and a manifest: every file and folder the
+tool creates is recorded there *before* it is created (created exclusively, so nothing that was
+already there is ever replaced), and every finished file with its size and modification time.
+``--overwrite`` later removes exactly the recorded files that are still as the tool left them,
+then the recorded folders that are empty; nothing is matched by a name pattern and no folder is
+removed with what it holds. Files a user added (``masks/my_corrected_000003.png``,
+``vacation_strip.png``) or changed stay where they are.
+
+A run that never finished (interrupted, killed, crashed) leaves its marker in the "running" state:
+the next run of the same tool removes that run's recorded files without asking (they are an
+unfinished output, not a result), unless the process that wrote them is still alive.
+
+A folder with no marker, or another tool's, is refused; so is one that holds the run's own input.
+``train_net.py`` keeps Detectron2's own names (``engine/defaults.py``) and :func:`claim_output_dir`
+serves pipelines that only rewrite their own summaries and never remove anything.
 """
 
 import fnmatch
 import json
 import os
 import shutil
+import socket
 
 __all__ = [
+    "MANIFEST",
     "MARKER",
     "OutputDirError",
+    "OutputFolder",
     "claim_output_dir",
     "marker_tool",
     "prepare_output_dir",
@@ -23,6 +37,8 @@ __all__ = [
 ]
 
 MARKER = ".autr_d2_output.json"
+MANIFEST = ".autr_d2_files"  # one line per event: "+ rel", "= rel size mtime_ns", "d rel"
+RUNNING, COMPLETE, INTERRUPTED = "running", "complete", "interrupted"
 
 
 class OutputDirError(ValueError):
@@ -34,34 +50,33 @@ def _is_inside(path, folder):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def write_marker(path, tool):
-    """Mark `path` as `tool`'s output folder."""
-    with open(os.path.join(path, MARKER), "w") as f:
-        json.dump({"tool": tool}, f)
-
-
-def _mark(path, tool):
-    """Create `path` if needed and mark it as `tool`'s; returns `path`."""
+def _read_marker(path):
     try:
-        os.makedirs(path, exist_ok=True)
-        write_marker(path, tool)
-    except OSError as e:
-        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
-    return path
+        with open(os.path.join(path, MARKER)) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_marker(path, tool, **fields):
+    """Mark `path` as `tool`'s output folder (``fields``: the run's state and process)."""
+    tmp = os.path.join(path, MARKER + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump({"tool": tool, **fields}, f)
+    os.replace(tmp, os.path.join(path, MARKER))
 
 
 def marker_tool(path):
     """The tool named by `path`'s marker, or None."""
-    try:
-        with open(os.path.join(path, MARKER)) as f:
-            return json.load(f).get("tool")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return (_read_marker(path) or {}).get("tool")
 
 
 def _check_writable(path):
     """The nearest existing ancestor of `path` must be a writable folder (checked before any
     long work, so a run does not fail after decoding a whole video)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputDirError(f"{path}: is a file, not a folder; choose another --output")
     probe = os.path.abspath(path)
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
@@ -74,22 +89,304 @@ def _check_writable(path):
         raise OutputDirError(f"{path}: cannot write there ({probe} is not writable)")
 
 
-def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
-    """Make `path` ready for `tool`'s outputs and return it.
+def _alive(marker):
+    """True when the marker's process still runs on this machine (another run in progress)."""
+    pid, host = marker.get("pid"), marker.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    Args:
-        path: the output folder.
-        tool: the tool's name, stored in the folder's marker (e.g. "tools/demo.py").
-        owned: name patterns (fnmatch) of the entries the tool writes at the folder's top level.
-        overwrite: allow replacing an earlier output of the same tool: its owned entries are
-            removed, nothing else.
-        inputs: the run's input paths; a folder that contains one is never used.
-    Raises:
-        OutputDirError: `path` is a file, not writable, holds an input, holds results without
-            ``overwrite``, or (with ``overwrite``) was not written by `tool` or holds other files.
+
+def _stamp(full):
+    st = os.stat(full)
+    return st.st_size, st.st_mtime_ns
+
+
+class OutputFolder:
+    """A tool's output folder and the manifest of everything it wrote there.
+
+    Open one with :meth:`open`; then ``path = folder.new_file("masks/000001.png")`` before writing
+    a file (records it, creates it empty and exclusively: an existing file is an error, never
+    replaced), ``folder.done(rel)`` once it is written, :meth:`write_bytes` for both at once, and
+    :meth:`finish` at the end. :meth:`abandon` removes what this run wrote (a run that failed
+    before producing anything useful).
     """
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise OutputDirError(f"{path}: is a file, not a folder; choose another --output")
+
+    def __init__(self, path, tool):
+        self.path, self.tool = path, tool
+        self.created = not os.path.isdir(path)
+        self._log = None
+        self._written = []  # rel paths this run created, in order
+        self._dirs = set()
+
+    # ------------------------------------------------------------------ opening and cleaning
+    @classmethod
+    def open(cls, path, tool, overwrite=False, inputs=(), owned=()):
+        """Make `path` ready for a run of `tool` and return it.
+
+        Args:
+            path: the output folder (created if missing).
+            tool: the tool's name, stored in the marker (e.g. "tools/demo.py").
+            overwrite: allow replacing a finished earlier output of the same tool: only the files
+                it recorded (and left unchanged) are removed, then its recorded empty folders.
+            inputs: the run's input paths; a folder that contains one is never used.
+            owned: name patterns (fnmatch, relative paths) of what the tool writes: a file there
+                matching one that the tool did not record would block a name it needs, so it is
+                refused before the run starts (nothing is removed by pattern).
+        Raises:
+            OutputDirError: `path` is a file or not writable, holds an input, holds a finished
+                result without ``overwrite``, is another tool's or no tool's folder, another run
+                is writing there, or a file of the user's takes a name the tool writes.
+        """
+        _check_writable(path)
+        for src in inputs:
+            if src and _is_inside(src, path):
+                raise OutputDirError(
+                    f"{path}: holds the input {src}; write the output to a folder of its own"
+                )
+        folder = cls(path, tool)
+        entries = sorted(os.listdir(path)) if os.path.isdir(path) else []
+        notes = []
+        if entries:
+            marker = _read_marker(path)
+            if marker is None or marker.get("tool") != tool:
+                if MARKER not in entries and not overwrite:
+                    raise OutputDirError(
+                        f"{path} is not empty and not an output folder of {tool}; choose an "
+                        "empty or new folder"
+                    )
+                raise OutputDirError(
+                    f"{path}: not an output folder of {tool} (it has no {MARKER} marker naming "
+                    f"it), so {tool} will not write or remove anything there; choose an empty "
+                    "or new folder"
+                )
+            if MANIFEST not in entries and set(entries) - {MARKER}:
+                raise OutputDirError(
+                    f"{path}: written by an earlier version of {tool} that kept no record of its "
+                    "files, so it cannot tell them from yours; remove that folder yourself or "
+                    "choose another one"
+                )
+            state = marker.get("state", COMPLETE)
+            if state == RUNNING and _alive(marker):
+                raise OutputDirError(
+                    f"{path}: another run of {tool} (process {marker.get('pid')}) is writing "
+                    "there; wait for it or choose another folder"
+                )
+            recorded = folder._records()[0]
+            has_output = any(os.path.isfile(os.path.join(path, rel)) for rel in recorded)
+            if state == COMPLETE and not overwrite and has_output:
+                raise OutputDirError(
+                    f"{path} already holds an output of {tool}; pass --overwrite to replace it "
+                    "(only the files it wrote are removed), or choose another folder"
+                )
+            if state != COMPLETE and has_output:
+                notes.append(
+                    f"{path}: removing the files of an earlier run that did not finish "
+                    f"({state}); nothing else there is touched"
+                )
+            kept = folder._remove_recorded()
+            if kept:
+                shown = ", ".join(kept[:5]) + (" ..." if len(kept) > 5 else "")
+                notes.append(
+                    f"{path}: kept {len(kept)} file(s) {tool} once wrote but that changed since "
+                    f"({shown}); they are yours now"
+                )
+        folder._check_owned_names(owned)
+        folder._start()
+        folder.notes = notes
+        return folder
+
+    def _records(self):
+        """{rel: (size, mtime_ns) or None (begun, not finished)}, [recorded folders]."""
+        files, dirs = {}, []
+        try:
+            with open(os.path.join(self.path, MANIFEST)) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return files, dirs
+        for line in lines:
+            kind, _, rest = line.partition(" ")
+            if kind == "+":
+                files[rest] = None
+            elif kind == "=":
+                rel, size, mtime = rest.rsplit(" ", 2)
+                files[rel] = (int(size), int(mtime))
+            elif kind == "-":
+                files.pop(rest, None)
+            elif kind == "d" and rest not in dirs:
+                dirs.append(rest)
+        return files, dirs
+
+    def _remove_recorded(self):
+        """Remove the recorded files that are as the tool left them, then recorded folders that
+        are empty; returns the recorded files kept because they changed."""
+        files, dirs = self._records()
+        kept = []
+        for rel, stamp in files.items():
+            full = os.path.join(self.path, rel)
+            if not os.path.isfile(full) or os.path.islink(full):
+                continue
+            if stamp is not None and _stamp(full) != stamp:
+                kept.append(rel)
+                continue
+            os.remove(full)
+        for rel in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
+            full = os.path.join(self.path, rel)
+            if os.path.isdir(full) and not os.path.islink(full) and not os.listdir(full):
+                os.rmdir(full)
+        if kept:  # still recorded, so a later --overwrite keeps them too
+            with open(os.path.join(self.path, MANIFEST), "w") as f:
+                f.writelines(f"= {rel} {files[rel][0]} {files[rel][1]}\n" for rel in kept)
+        else:
+            try:
+                os.remove(os.path.join(self.path, MANIFEST))
+            except FileNotFoundError:
+                pass
+        return kept
+
+    def _check_owned_names(self, owned):
+        if not owned or not os.path.isdir(self.path):
+            return
+        clash = []
+        for dirpath, _, names in os.walk(self.path):
+            for name in names:
+                rel = os.path.relpath(os.path.join(dirpath, name), self.path)
+                if any(fnmatch.fnmatch(rel, p) for p in owned):
+                    clash.append(rel)
+        if clash:
+            shown = ", ".join(sorted(clash)[:5]) + (" ..." if len(clash) > 5 else "")
+            raise OutputDirError(
+                f"{self.path}: holds {shown}, which {self.tool} did not write but would write "
+                "under the same name; move it or choose another folder"
+            )
+
+    def _start(self):
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            write_marker(self.path, self.tool, state=RUNNING, pid=os.getpid(),
+                         host=socket.gethostname())  # fmt: skip
+            self._log = open(os.path.join(self.path, MANIFEST), "a")
+        except OSError as e:
+            raise OutputDirError(f"{self.path}: cannot write there ({e.strerror})") from e
+
+    # ------------------------------------------------------------------ writing
+    def _record(self, line):
+        self._log.write(line + "\n")
+        self._log.flush()
+
+    def makedirs(self, rel):
+        """Create the folder `rel` (and its parents) inside the output folder, recording those
+        this run creates. Returns its path."""
+        parts = [p for p in rel.replace(os.sep, "/").split("/") if p]
+        for k in range(1, len(parts) + 1):
+            sub = "/".join(parts[:k])
+            full = os.path.join(self.path, sub)
+            if not os.path.isdir(full):
+                self._record(f"d {sub}")
+                os.mkdir(full)
+                self._dirs.add(sub)
+        return os.path.join(self.path, *parts)
+
+    def new_file(self, rel):
+        """Record `rel` and create it empty and exclusively; returns its path to write to.
+
+        Raises:
+            OutputDirError: a file of that name is already there (it is not replaced).
+        """
+        rel = rel.replace(os.sep, "/")
+        if "/" in rel:
+            self.makedirs(rel.rsplit("/", 1)[0])
+        full = os.path.join(self.path, rel)
+        self._record(f"+ {rel}")
+        try:
+            os.close(os.open(full, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            self._record(f"- {rel}")
+            raise OutputDirError(
+                f"{full}: already exists and {self.tool} did not write it, so it is not "
+                "replaced; move it or choose another folder"
+            ) from None
+        self._written.append(rel)
+        return full
+
+    def done(self, rel):
+        """Record that `rel` is written (its size and time: a later change makes it the user's)."""
+        rel = rel.replace(os.sep, "/")
+        size, mtime = _stamp(os.path.join(self.path, rel))
+        self._record(f"= {rel} {size} {mtime}")
+
+    def write_bytes(self, rel, data):
+        """Write `data` to the new file `rel` (see :meth:`new_file`); returns its path."""
+        full = self.new_file(rel)
+        with open(full, "wb") as f:
+            f.write(data)
+        self.done(rel)
+        return full
+
+    def discard(self, rel):
+        """Remove the file `rel` that this run created (e.g. a name reserved for a library that
+        did not need it) and its record."""
+        rel = rel.replace(os.sep, "/")
+        if rel not in self._written:
+            raise ValueError(f"{rel} was not written by this run")
+        os.remove(os.path.join(self.path, rel))
+        self._record(f"- {rel}")
+        self._written.remove(rel)
+
+    def rename(self, src, dst):
+        """Give the finished file `src` its final name `dst` (which must not exist)."""
+        src, dst = src.replace(os.sep, "/"), dst.replace(os.sep, "/")
+        full = os.path.join(self.path, dst)
+        if os.path.lexists(full):
+            raise OutputDirError(
+                f"{full}: already exists and {self.tool} did not write it, so it is not replaced"
+            )
+        self._record(f"+ {dst}")
+        os.rename(os.path.join(self.path, src), full)
+        self._record(f"- {src}")
+        self.done(dst)
+        self._written = [dst if r == src else r for r in self._written]
+        return full
+
+    def finish(self, state=COMPLETE):
+        """Close the manifest and mark the run `state` ("complete", or "interrupted": the next
+        run removes its files without --overwrite)."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        write_marker(self.path, self.tool, state=state)
+
+    def abandon(self):
+        """Remove every file and folder this run created and, if this run created the output
+        folder and nothing else is left in it, the folder itself."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self._remove_recorded()
+        left = set(os.listdir(self.path)) - {MARKER, MANIFEST}
+        if self.created and not left:
+            shutil.rmtree(self.path)
+        else:
+            write_marker(self.path, self.tool, state=COMPLETE)
+
+
+def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
+    """A folder whose outputs are written by a library under known names (Detectron2's
+    checkpoints, logs and evaluations for ``train_net.py``): ready for `tool`.
+
+    With ``overwrite`` the top-level entries matching `owned` are removed, only in a folder that
+    carries `tool`'s marker, holds nothing else and none of `inputs`. Tools that write their
+    files themselves use :class:`OutputFolder` instead, which removes only recorded files.
+
+    Raises:
+        OutputDirError: as :meth:`OutputFolder.open`, or foreign files are present.
+    """
     _check_writable(path)
     for src in inputs:
         if src and _is_inside(src, path):
@@ -125,7 +422,12 @@ def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
                 shutil.rmtree(full)
             else:
                 os.remove(full)
-    return _mark(path, tool)
+    try:
+        os.makedirs(path, exist_ok=True)
+        write_marker(path, tool)
+    except OSError as e:
+        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
+    return path
 
 
 def claim_output_dir(path, tool, owned):
@@ -139,8 +441,6 @@ def claim_output_dir(path, tool, owned):
     Raises:
         OutputDirError: `path` is a file, not writable, or not `tool`'s folder.
     """
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise OutputDirError(f"{path}: is a file, not a folder; choose another --output")
     _check_writable(path)
     entries = sorted(os.listdir(path)) if os.path.isdir(path) else []
     marker = marker_tool(path) if MARKER in entries else None
@@ -157,4 +457,9 @@ def claim_output_dir(path, tool, owned):
                 f"{path}: holds files {tool} did not write ({shown}) and it could replace some "
                 "of them; choose a new or empty folder"
             )
-    return _mark(path, tool)
+    try:
+        os.makedirs(path, exist_ok=True)
+        write_marker(path, tool)
+    except OSError as e:
+        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
+    return path
