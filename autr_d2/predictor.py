@@ -20,6 +20,7 @@ as they are decoded) and reads the audio only as far as that window needs, so me
 the video's length. ``predict_video`` collects all windows with masks at the frames' size.
 """
 
+import collections
 import logging
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ __all__ = [
     "WindowPrediction",
 ]
 logger = logging.getLogger(__name__)
+
+# a video that ends this much before the length its container promises was cut short
+TRUNCATED_S = 0.5
 
 
 def _ranges(seconds):
@@ -102,10 +106,18 @@ class StreamSummary:
     silent_seconds: list = field(default_factory=list)
     model_seconds: float = 0.0
     messages: list = field(default_factory=list)
+    # {"read_s", "promised_s"} when the file ends before the length its container promises
+    truncated: dict = None
 
     def finish(self, source):
         src = self.source
         msgs = list(source.messages)
+        if self.truncated:
+            msgs.append(
+                f"{src}: the file ends after {self.truncated['read_s']:.1f} s of the "
+                f"{self.truncated['promised_s']:.1f} s its container promises (cut short or "
+                "damaged); only those seconds were processed"
+            )
         no_audio, silent = self.no_audio_seconds, self.silent_seconds
         if not self.has_audio:
             msgs.append(f"{src}: no audio track, so nothing can be sounding; masks are empty")
@@ -152,8 +164,11 @@ class VideoPrediction:
 def _nearest_frames(frames, rate, state):
     """Yield ``(k, FrameRef)``: for each target time ``k / rate`` before the video's end the frame
     nearest to it (the earlier one on a tie). Sets ``state["seen"]`` (latest frame time read),
-    ``state["frames"]`` and, once the frames are exhausted, ``state["end"]``."""
-    k, prev, before, n = 0, None, None, 0
+    ``state["frames"]`` and, once the frames are exhausted, ``state["end"]``: the last frame's
+    time plus a frame's duration (the median of the last intervals: containers that store
+    milliseconds round 1/30 s to 33 or 34 ms)."""
+    k, prev, n = 0, None, 0
+    steps = collections.deque(maxlen=9)
     for ref in frames:
         n += 1
         state["seen"], state["frames"] = ref.time, n
@@ -161,12 +176,16 @@ def _nearest_frames(frames, rate, state):
             tau = k / rate
             yield k, (ref if prev is None or ref.time - tau < tau - prev.time else prev)
             k += 1
-        before, prev = prev, ref
+        if prev is not None:
+            steps.append(ref.time - prev.time)
+        prev = ref
     if prev is None:
         return
-    step = prev.time - before.time if before is not None else 1.0 / rate
-    state["end"] = prev.time + step  # the last frame lasts as long as the one before it
-    while k / rate < state["end"] - 1e-6:  # not a target at the very end (rounding)
+    step = float(np.median(steps)) if steps else 1.0 / rate
+    state["end"] = prev.time + step
+    # a target within a quarter frame of the end is rounding, not a time the video shows
+    state["tolerance"] = step / 4
+    while k / rate < state["end"] - state["tolerance"]:
         yield k, prev
         k += 1
 
@@ -195,7 +214,8 @@ class AuTRPredictor:
                 "path/model_final.pth); an untrained model would segment at random"
             )
         self.num_frames = cfg.INPUT.SAMPLING_FRAME_NUM
-        self.aug = T.Resize((cfg.INPUT.SIZE_TEST, cfg.INPUT.SIZE_TEST))
+        self.size = cfg.INPUT.SIZE_TEST
+        self.aug = T.Resize((self.size, self.size))
         self.input_format = cfg.INPUT.FORMAT
 
     @torch.no_grad()
@@ -223,9 +243,8 @@ class AuTRPredictor:
             if k // size != w:
                 done.append((w, cur, max(max(c[2] for c in cur) + 1.0, (w + 1) * t)))
                 cur, w = [], k // size
-            if last[0] != ref.index:
-                rgb = ref.image()
-                last = (ref.index, self.aug.get_transform(rgb).apply_image(rgb))
+            if last[0] != ref.index:  # scaled straight to the model's size (libswscale)
+                last = (ref.index, ref.resized(self.size, self.size))
             cur.append((k, ref.index, ref.time, last[1]))
             while done and state["seen"] >= done[0][2]:
                 yield done.pop(0)[:2]
@@ -246,7 +265,7 @@ class AuTRPredictor:
             for i, (tm, _) in frames.items():
                 status[i] = audio.status(tm, until)
             for sec in range(w * t, (w + 1) * t):
-                if sec >= until - 1e-6:
+                if sec >= until:  # no second that the video does not reach
                     break
                 st = audio.status(float(sec), until)
                 if st != SOUND:
@@ -326,25 +345,45 @@ class AuTRPredictor:
         summary.has_audio = bool(source.sample_rate)
         audio = None
         if summary.has_audio:
-            audio = AudioTimeline(source.audio_blocks(), source.sample_rate)
+            names = getattr(source, "audio_names", None)
+            audio = AudioTimeline(source.audio_blocks(), source.sample_rate, names)
         state, after = {}, -1
-        windows = tqdm(
-            self._windows(source, rate, state), desc="AuTR", unit="window", disable=not progress
+        promised = getattr(source, "promised_s", None)
+        # seconds of video, so the bar knows its total from the container and shows an ETA
+        # from the first window on
+        bar = tqdm(
+            total=round(promised, 1) if promised else None,
+            desc="AuTR",
+            unit="s",
+            disable=not progress,
+            bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s of video [{elapsed}<{remaining}]",
         )
-        for w, chosen in windows:
-            until = state.get("end", float("inf"))  # the video reaches past this window
-            tic = time.perf_counter()
-            win = self._predict_window(w, chosen, rate, audio, until, after, summary, source.source)
-            summary.model_seconds += time.perf_counter() - tic
-            if win.frame_indices:
-                after = win.frame_indices[-1]
-            if audio is not None:
-                audio.forget_before(min(chosen[-1][2], (w + 1) * self.num_frames))
-            yield win
+        try:
+            for w, chosen in self._windows(source, rate, state):
+                # the video's end (less rounding), once known; else it reaches past this window
+                until = state.get("end", float("inf")) - state.get("tolerance", 0.0)
+                tic = time.perf_counter()
+                win = self._predict_window(
+                    w, chosen, rate, audio, until, after, summary, source.source
+                )
+                summary.model_seconds += time.perf_counter() - tic
+                if win.frame_indices:
+                    after = win.frame_indices[-1]
+                if audio is not None:
+                    audio.forget_before(min(chosen[-1][2], (w + 1) * self.num_frames))
+                yield win
+                done = min((w + 1) * self.num_frames, until)
+                bar.update(max(0.0, min(done, bar.total or done) - bar.n))
+        finally:
+            bar.close()
         if "end" not in state:
             raise ValueError(f"{source.source}: holds no frames")
         summary.frames, summary.duration_s = state["frames"], state["end"]
         summary.frame_times = source.time_source
+        if promised and state["end"] < promised - TRUNCATED_S:
+            read = max(state["end"], audio.drain() if audio is not None else 0.0)
+            if read < promised - TRUNCATED_S:
+                summary.truncated = {"read_s": round(read, 3), "promised_s": round(promised, 3)}
         summary.finish(source)
 
     def predict_video(self, video, fps=5, progress=True):

@@ -106,3 +106,36 @@ def random_clip(h=64, w=64, t=5, annotated=(1, 1, 1, 1, 1)):
         "masks": (torch.rand(t, h, w) > 0.7).to(torch.uint8),
         "annotated": torch.tensor(annotated, dtype=torch.bool),
     }
+
+
+@pytest.fixture(scope="session")
+def predictor():
+    """An untrained tiny AuTRPredictor (tests of the demo replace its model with ``fake``)."""
+    from autr_d2.predictor import AuTRPredictor
+
+    return AuTRPredictor(tiny_cfg(), allow_untrained=True)
+
+
+@pytest.fixture
+def fake(monkeypatch, predictor):
+    """Patch the model: every frame sounds (probability 1); calls are recorded as (frame
+    indices read from the stripes, log-mel)."""
+    calls = []
+
+    from autr_d2.predictor import AuTRPredictor
+    from tools import demo
+
+    from .test_demo_video import read_stripes
+
+    def fake_call(self, frames, log_mel):
+        calls.append(([read_stripes(f) for f in frames], log_mel.clone()))
+        t, (h, w) = len(frames), frames[0].shape[:2]
+        sem = torch.stack([torch.zeros(h, w), torch.ones(h, w)])
+        return {
+            "frames": [{"sem_seg": sem} for _ in range(t)],
+            "sound_scores": torch.full((t, 3), 0.7),
+        }
+
+    monkeypatch.setattr(AuTRPredictor, "__call__", fake_call)
+    monkeypatch.setattr(demo, "AuTRPredictor", lambda cfg: predictor)
+    return calls

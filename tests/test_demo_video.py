@@ -23,11 +23,9 @@ import torch
 from PIL import Image
 
 from autr_d2.data.audio import waveform_to_log_mel
-from autr_d2.predictor import AuTRPredictor
 from autr_d2.utils.video_io import open_frames_folder, open_video
 from tools import demo
 
-from .conftest import tiny_cfg
 from .test_train import ROOT, TINY
 
 CONFIG = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
@@ -90,31 +88,6 @@ def make_video(path, times, audio=None, audio_start=0.0, layout="mono", acodec="
             audio_until(float("inf"))
             out.mux(ast.encode(None))
     return [round(t * 1000) / 1000 for t in times]
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return AuTRPredictor(tiny_cfg(), allow_untrained=True)
-
-
-@pytest.fixture
-def fake(monkeypatch, predictor):
-    """Patch the model: every frame sounds (probability 1); calls are recorded as (frame
-    indices read from the stripes, log-mel)."""
-    calls = []
-
-    def fake_call(self, frames, log_mel):
-        calls.append(([read_stripes(f) for f in frames], log_mel.clone()))
-        t, (h, w) = len(frames), frames[0].shape[:2]
-        sem = torch.stack([torch.zeros(h, w), torch.ones(h, w)])
-        return {
-            "frames": [{"sem_seg": sem} for _ in range(t)],
-            "sound_scores": torch.full((t, 3), 0.7),
-        }
-
-    monkeypatch.setattr(AuTRPredictor, "__call__", fake_call)
-    monkeypatch.setattr(demo, "AuTRPredictor", lambda cfg: predictor)
-    return calls
 
 
 def run_demo(*args):
@@ -320,8 +293,10 @@ def test_output_folder_rules(tmp_path, fake, monkeypatch):
     with pytest.raises(SystemExit, match="--overwrite"):
         run_demo("--input", video, "--output", out)
     run_demo("--input", video, "--output", out, "--overwrite")
-    assert sorted(os.listdir(out)) == sorted([*demo.OWNED, ".autr_d2_output.json"])
-    assert len(os.listdir(out / "masks")) == 10
+    assert sorted(os.listdir(out)) == sorted(
+        ["masks", "overlay.mp4", "summary.json", ".autr_d2_output.json", ".autr_d2_files"]
+    )
+    assert len(os.listdir(out / "masks")) == 11  # 10 masks and index.csv
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
@@ -357,7 +332,6 @@ CHILD = textwrap.dedent(
     predictor = AuTRPredictor(tiny_cfg(), allow_untrained=True)
     peaks = []
     for video, out in zip(sys.argv[1::2], sys.argv[2::2]):
-        os.makedirs(out + "/masks")
         summary = demo.run(predictor, open_video(video), out, fps=1, progress=False)
         assert summary["frames"] == int(video.split("_")[-1][:-4]), summary
         peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

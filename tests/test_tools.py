@@ -13,7 +13,7 @@ from PIL import Image
 
 from autr_d2.data.audio import read_wav
 from autr_d2.data.datasets.avsbench import clip_paths, load_avs_clips
-from autr_d2.utils.outputs import MARKER
+from autr_d2.utils.outputs import MANIFEST, MARKER
 from autr_d2.utils.video_io import read_video
 from autr_d2.utils.video_writer import write_video
 
@@ -67,7 +67,8 @@ def test_visualize_strips_attention_and_gif(synth_root, trained, tmp_path):
         *("--output", str(out), "MODEL.WEIGHTS", trained, *TINY),
     )
     names = sorted(os.listdir(out))
-    assert names[0] == MARKER and len(names[1:]) == 6  # its own folder: 6 pictures + the marker
+    # its own folder: 6 pictures, the marker and the record of what it wrote
+    assert names[:2] == [MANIFEST, MARKER] and len(names[2:]) == 6
     clip = s4_test_clips(synth_root)[0]["clip_id"]
     strip = np.asarray(Image.open(out / f"{clip}_strip.png"))
     # 3 rows (frames, ground truth, prediction) of 224-px frames, 5 columns, 2-px gaps
@@ -120,7 +121,7 @@ def test_demo_on_mp4_with_sound(synth_root, trained, tmp_path):
         *("MODEL.WEIGHTS", trained, *TINY),
     )
     assert "overlay.mp4" in res.stdout
-    masks = sorted(os.listdir(out / "masks"))
+    masks = sorted(p for p in os.listdir(out / "masks") if p.endswith(".png"))
     assert len(masks) == n
     m = np.asarray(Image.open(out / "masks" / masks[0]))
     assert m.shape == (224, 224) and set(np.unique(m)) <= {0, 255}
@@ -155,7 +156,8 @@ def test_demo_without_sound_gives_message_and_empty_masks(synth_root, trained, t
         *("MODEL.WEIGHTS", trained, *TINY),
     )
     assert ("no audio track" if audio == "none" else "silent") in res.stdout
-    masks = [np.asarray(Image.open(out / "masks" / f)) for f in sorted(os.listdir(out / "masks"))]
+    pngs = sorted(p for p in os.listdir(out / "masks") if p.endswith(".png"))
+    masks = [np.asarray(Image.open(out / "masks" / f)) for f in pngs]
     assert len(masks) == n and not any(m.any() for m in masks)
     assert (out / "overlay.mp4").is_file()
 
@@ -171,7 +173,7 @@ def test_demo_frames_folder_and_wav(synth_root, trained, tmp_path):
         *("--config-file", CONFIG, "--frames", folder, "--audio", wav, "--output", str(out)),
         *("MODEL.WEIGHTS", trained, *TINY),
     )
-    assert len(os.listdir(out / "masks")) == 5
+    assert len([p for p in os.listdir(out / "masks") if p.endswith(".png")]) == 5
     summary = json.loads((out / "summary.json").read_text())
     assert summary["audio_mismatch"] is None and summary["frame_times"] == "index/fps"
 

@@ -9,13 +9,16 @@ decoding (``orientation`` says what it did), and ``width`` / ``height`` are the 
 A *source* is what the demo reads; each method starts a fresh pass over the input, so memory stays
 flat in the video's length (nothing is decoded until it is iterated):
 
-* ``source.frames()``: :class:`FrameRef` (index, time, a callable that decodes the RGB frame);
+* ``source.frames()``: :class:`FrameRef` (index, time; decoders of the frame as RGB at full size,
+  as RGB at the model's size through libswscale, and as the Y, U, V planes the overlay is blended
+  into, each shown upright);
 * ``source.audio_blocks()``: ``(start time, samples [C, N] float32)``, all channels, in order;
 * ``source.source`` (name for messages), ``width``, ``height``, ``rate`` (nominal frames/second),
-  ``sample_rate`` / ``channels`` (None / 0 without audio), ``time_base`` (for writing),
-  ``time_source`` ("pts" or "index/fps", final once ``frames()`` has run), ``messages`` (all
-  notes), ``orientation`` (display-matrix note or None), ``audio_mismatch`` (frames+wav note or
-  None).
+  ``sample_rate`` / ``channels`` / ``audio_names`` (None / 0 / None without audio), ``time_base``
+  (for writing), ``time_source`` ("pts" or "index/fps", final once ``frames()`` has run),
+  ``messages`` (all notes), ``orientation`` (display-matrix note or None), ``audio_mismatch``
+  (frames+wav note or None), ``promised_s`` (how long the container says the video lasts, or
+  None), ``color`` (:class:`Colorimetry` of the planes).
 
 :func:`open_video` (a file), :func:`open_frames_folder` (frames + a wav) and :class:`MemoryVideo`
 (a :class:`Video` already in memory) make sources; ``read_video`` / ``read_frames_folder`` read a
@@ -35,6 +38,7 @@ import soundfile as sf
 from PIL import Image
 
 __all__ = [
+    "Colorimetry",
     "FrameRef",
     "MemoryVideo",
     "Video",
@@ -54,10 +58,88 @@ class VideoReadError(ValueError):
 
 
 @dataclass(frozen=True)
+class Colorimetry:
+    """How a source's Y'CbCr planes encode colour: the matrix ("bt601", "bt709", "bt2020"), the
+    range, and FFmpeg's tags (``colorspace``, ``color_range``, ``color_primaries``,
+    ``color_trc``: enum values, 2 / 0 = unspecified) for the encoder to copy."""
+
+    matrix: str = "bt601"
+    full_range: bool = False
+    tags: tuple = ()  # ((name, value), ...)
+
+
+_MATRIX_OF = {1: "bt709", 4: "bt601", 5: "bt601", 6: "bt601", 7: "bt601", 9: "bt2020", 10: "bt2020"}
+
+
+def _colorimetry(frame):
+    """A decoded frame's colorimetry; an unspecified matrix is guessed as players guess it (BT.709
+    from 720 lines up, else BT.601)."""
+    space = int(getattr(frame, "colorspace", 2) or 2)
+    rng = int(getattr(frame, "color_range", 0) or 0)
+    matrix = _MATRIX_OF.get(space, "bt709" if frame.height >= 720 else "bt601")
+    full = rng == 2 or frame.format.name.startswith("yuvj")
+    tags = tuple(
+        (k, int(getattr(frame, k, 0) or 0))
+        for k in ("colorspace", "color_range", "color_primaries", "color_trc")
+    )
+    return Colorimetry(matrix, full, tags)
+
+
+def _transformed(x, transform):
+    """A plane or image as shown: (transpose, flip rows, flip columns) applied (a view)."""
+    if not transform:
+        return x
+    transpose, flip_rows, flip_cols = transform
+    x = x.swapaxes(0, 1) if transpose else x
+    return x[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1]
+
+
+def _plane_views(frame):
+    """[Y, U, V] uint8 views of a decoded frame's planes (converted to 8-bit 4:2:0 first if it is
+    stored otherwise)."""
+    if frame.format.name not in ("yuv420p", "yuvj420p"):
+        frame = frame.reformat(format="yuv420p")
+    return [
+        np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+        for p in frame.planes
+    ]
+
+
+def _resize_rgb(rgb, width, height):
+    """RGB uint8 resized as Detectron2's ResizeTransform does it (PIL bilinear)."""
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.BILINEAR))
+
+
+def _planes_from_rgb(rgb):
+    """RGB uint8 -> [Y, U, V] through libswscale (BT.601, limited range)."""
+    return _plane_views(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"))
+
+
+@dataclass(frozen=True)
 class FrameRef:
+    """One video frame, decoded on demand (nothing is converted until asked)."""
+
     index: int  # position in the video, 0-based
     time: float  # presentation time in seconds from the video's start
     image: Callable[[], np.ndarray]  # decodes the frame: [H, W, 3] uint8 RGB, full resolution
+    _resized: Callable = None  # (width, height) -> [height, width, 3] uint8 RGB
+    _planes: Callable = None  # () -> [Y [H, W], U, V [ceil(H/2), ceil(W/2)]] uint8
+
+    def resized(self, width, height):
+        """The frame as RGB ``[height, width, 3]`` uint8 (a video file: scaled by libswscale
+        straight from its planes, never converted at full size)."""
+        if self._resized is not None:
+            return self._resized(width, height)
+        return _resize_rgb(self.image(), width, height)
+
+    def planes(self):
+        """The frame's Y'CbCr 4:2:0 planes as shown ``[Y [H, W], U, V [ceil(H/2), ceil(W/2)]]``
+        (views: copy before changing them), in the source's ``color`` encoding."""
+        if self._planes is not None:
+            return self._planes()
+        return _planes_from_rgb(self.image())
 
 
 @dataclass
@@ -126,12 +208,19 @@ def _display_transform(frame):
 
 
 def _rgb(frame, transform=None):
-    x = frame.to_ndarray(format="rgb24")
-    if transform:
-        transpose, flip_rows, flip_cols = transform
-        x = x.transpose(1, 0, 2) if transpose else x
-        x = np.ascontiguousarray(x[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1])
-    return x
+    return np.ascontiguousarray(_transformed(frame.to_ndarray(format="rgb24"), transform))
+
+
+def _rgb_resized(frame, width, height, transform=None):
+    """libswscale's bilinear scaling (its filter widens when it shrinks, as PIL's does) of the
+    stored frame straight to the size that is shown as ``width`` x ``height``."""
+    w, h = (height, width) if transform and transform[0] else (width, height)
+    x = frame.reformat(width=w, height=h, format="rgb24", interpolation="BILINEAR").to_ndarray()
+    return np.ascontiguousarray(_transformed(x, transform))
+
+
+def _planes(frame, transform=None):
+    return [_transformed(p, transform) for p in _plane_views(frame)]
 
 
 class _VideoFile:
@@ -152,33 +241,47 @@ class _VideoFile:
             rate = vs.average_rate or vs.guessed_rate
             self.rate = float(rate) if rate else 25.0
             self.width, self.height = vs.codec_context.width, vs.codec_context.height
-            self.transform = self._first_transform(container, vs)
-            if self.transform and self.transform[0]:  # sizes as shown: a portrait phone video
-                self.width, self.height = self.height, self.width
             self.time_base = vs.time_base or Fraction(1, 90000)
-            # zero of the clock: the video stream's start (else the container's)
+            # zero of the clock: the first frame's time (else the stream's or container's start)
             if vs.start_time is not None:
                 self.zero = float(vs.start_time * vs.time_base)
             else:
                 self.zero = container.start_time / 1e6 if container.start_time else 0.0
+            first = self._first_frame(container, vs)
+            self.transform = None if first is None else _display_transform(first)
+            self.color = Colorimetry() if first is None else _colorimetry(first)
+            if first is not None and first.time is not None:
+                self.zero = float(first.time)
+            if self.transform and self.transform[0]:  # sizes as shown: a portrait phone video
+                self.width, self.height = self.height, self.width
+            self.promised_s = self._promised(container, vs)
             a = container.streams.audio[0] if container.streams.audio else None
             self.sample_rate = a.codec_context.sample_rate if a else None
             self.channels = a.codec_context.channels if a else 0
             self.audio_codec = a.codec_context.name if a else None
             self.audio_layout = a.codec_context.layout.name if a else None
+            self.audio_names = [c.name for c in a.codec_context.layout.channels] if a else None
         self.time_source = "pts"
         self.orientation = None  # what was done to show the frames upright, or None
         if self.transform:
             self.orientation = _ORIENTATIONS[self.transform] + ", as its display matrix says"
             self.messages.append(f"{path}: frames {self.orientation}")
 
-    def _first_transform(self, container, vs):
-        """The first frame's display transform (None when none decodes: frames() says why)."""
+    def _first_frame(self, container, vs):
+        """The first decoded frame (None when none decodes: frames() says why)."""
         try:
-            frame = next(container.decode(vs), None)
+            return next(container.decode(vs), None)
         except av.error.FFmpegError:
             return None
-        return None if frame is None else _display_transform(frame)
+
+    def _promised(self, container, vs):
+        """How long the header says the video lasts, on this clock (None if it does not say)."""
+        if vs.duration is not None and vs.time_base:
+            start = vs.start_time if vs.start_time is not None else 0
+            return float((start + vs.duration) * vs.time_base) - self.zero
+        if container.duration:
+            return (container.duration + (container.start_time or 0)) / 1e6 - self.zero
+        return None
 
     def _open(self):
         try:
@@ -188,6 +291,7 @@ class _VideoFile:
 
     def frames(self):
         missing, last, index = 0, None, -1
+        tr = self.transform
         with self._open() as c:
             vs = c.streams.video[0]
             vs.thread_type = "AUTO"
@@ -199,7 +303,13 @@ class _VideoFile:
                         missing += 1
                         t = 0.0 if last is None else last + 1.0 / self.rate
                     last = t
-                    yield FrameRef(index, t, lambda f=f: _rgb(f, self.transform))
+                    yield FrameRef(
+                        index,
+                        t,
+                        lambda f=f: _rgb(f, tr),
+                        lambda w, h, f=f: _rgb_resized(f, w, h, tr),
+                        lambda f=f: _planes(f, tr),
+                    )
             except av.error.FFmpegError as e:
                 raise VideoReadError(
                     f"{self.source}: decoding failed after {index + 1} frames "
@@ -285,6 +395,7 @@ class _FramesFolder:
         self.time_source, self.messages = "index/fps", []
         self.orientation = self.audio_mismatch = None
         self.sample_rate, self.channels, self.audio_codec, self.audio_layout = None, 0, None, None
+        self.audio_names, self.promised_s, self.color = None, None, Colorimetry()
         if self.wav:
             try:
                 info = sf.info(self.wav)
@@ -367,7 +478,8 @@ class MemoryVideo:
         has = video.audio is not None and video.audio.size > 0
         self.sample_rate = video.sample_rate if has else None
         self.channels = video.audio.shape[0] if has else 0
-        self.audio_codec, self.audio_layout = None, None
+        self.audio_codec, self.audio_layout, self.audio_names = None, None, None
+        self.promised_s, self.color = None, Colorimetry()
 
     def frames(self):
         times = self.video.frame_times

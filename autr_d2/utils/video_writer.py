@@ -3,7 +3,10 @@
 :class:`OverlayWriter` writes H.264 frames as they come and a source's audio beside them (sources
 and times as in :mod:`autr_d2.utils.video_io`): a video's audio stream is copied packet for packet
 (every channel, its own start time) when mp4 takes its codec; other audio is encoded as AAC with
-its own channels. :func:`write_video` writes a short clip held in memory.
+its own channels. Frames arrive either as RGB or, from the demo, as the source's own Y'CbCr 4:2:0
+planes with an :class:`~autr_d2.utils.overlay.Overlay` blended in: those are encoded as they are,
+tagged with the source's colorimetry, so no frame is converted to RGB and back.
+:func:`write_video` writes a short clip held in memory.
 """
 
 from fractions import Fraction
@@ -27,20 +30,31 @@ def _even(x):
 class OverlayWriter:
     """Write frames as H.264 (yuv420p, even size) as they come, with the source's audio beside them.
 
-    ``write(rgb [H,W,3] uint8, time s)`` adds a frame at its time; ``close()`` finishes the file.
-    The audio of a video file is copied packet for packet (all channels, its own start time)
-    when mp4 takes its codec, else encoded as AAC with its channels; a wav is encoded as AAC.
-    ``audio_note`` says which.
+    ``write(rgb [H,W,3] uint8, time s)`` or ``write_planes([Y, U, V], time s, overlay)`` adds a
+    frame at its time; ``close()`` finishes the file. The audio of a video file is copied packet
+    for packet (all channels, its own start time) when mp4 takes its codec, else encoded as AAC
+    with its channels; a wav is encoded as AAC. ``audio_note`` says which.
+
+    Args:
+        path: the mp4 to write.
+        source: a source of :mod:`autr_d2.utils.video_io` (size, rate, time base, audio, colour).
+        crf, preset: x264's quality (lower: better, larger) and speed preset.
+        threads: encoder threads (0: x264's own choice for the machine's cores).
     """
 
-    def __init__(self, path, source, crf=20):
+    def __init__(self, path, source, crf=20, preset="veryfast", threads=0):
         self.source, self.out = source, av.open(path, "w")
         self.tb = Fraction(source.time_base)
         self.vs = self.out.add_stream("libx264", rate=Fraction(source.rate).limit_denominator(1001))
         self.vs.width, self.vs.height = _even(source.width), _even(source.height)
         self.vs.pix_fmt, self.vs.codec_context.time_base = "yuv420p", self.tb
-        self.vs.options = {"crf": str(crf), "preset": "veryfast"}
+        self.vs.options = {"crf": str(crf), "preset": preset}
+        self.vs.codec_context.thread_count = threads
+        self.color = dict(getattr(getattr(source, "color", None), "tags", ()) or ())
+        for key, value in self.color.items():  # the planes pass through: keep their meaning
+            setattr(self.vs.codec_context, key, value)
         self._last_pts, self._audio, self._pending, self._done = None, None, None, True
+        self.frames_written = 0
         self.audio_note = "none"
         if source.sample_rate:
             self._open_audio()
@@ -113,14 +127,40 @@ class OverlayWriter:
         h, w = rgb.shape[:2]
         if (h, w) != (self.vs.height, self.vs.width):
             rgb = np.pad(rgb, ((0, self.vs.height - h), (0, self.vs.width - w), (0, 0)), "edge")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        self._encode(vf, time)
+
+    def write_planes(self, planes, time, overlay=None):
+        """Encode a frame given as Y'CbCr 4:2:0 planes ``[Y [H, W], U, V]`` (the source's size
+        and colorimetry, e.g. ``FrameRef.planes()``), with `overlay` blended in (an
+        :class:`~autr_d2.utils.overlay.Overlay` or None). The planes are not changed."""
+        vf = av.VideoFrame(self.vs.width, self.vs.height, "yuv420p")
+        dst = [
+            np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+            for p in vf.planes
+        ]
+        for d, src in zip(dst, planes):
+            h, w = src.shape
+            d[:h, :w] = src
+            if h < d.shape[0]:  # an odd size: the last row / column repeated
+                d[h:, :w] = d[h - 1 : h, :w]
+            if w < d.shape[1]:
+                d[:, w:] = d[:, w - 1 : w]
+        if overlay is not None:
+            overlay.apply(dst)
+        for key, value in self.color.items():
+            setattr(vf, key, value)
+        self._encode(vf, time)
+
+    def _encode(self, vf, time):
         pts = round(time / self.tb)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
         self._last_pts = pts
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         vf.pts, vf.time_base = pts, self.tb
         self._audio_until(time + 1.0)
         self.out.mux(self.vs.encode(vf))
+        self.frames_written += 1
 
     def close(self):
         self.out.mux(self.vs.encode(None))
