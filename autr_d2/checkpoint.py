@@ -15,6 +15,7 @@
 
 import logging
 import os
+import re
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
@@ -33,6 +34,33 @@ logger = logging.getLogger(__name__)
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be used; the message names the file and the problem."""
+
+
+# the pretrained files the configs name, and how to make each (MODEL_ZOO.md has the sources)
+_MAKE = {
+    "R-50-torchvision.pkl": "python tools/convert_pretrained.py resnet50 resnet50-19c8e357.pth "
+    "pretrained/R-50-torchvision.pkl (torchvision's ImageNet ResNet-50, also in AVSBench's "
+    "pretrained_backbones)",
+    "pvt_v2_b5.pth": "download pvt_v2_b5.pth (PVT-v2 release or AVSBench's "
+    "pretrained_backbones) into pretrained/, then python tools/convert_pretrained.py timm "
+    "pretrained/pvt_v2_b5.pth --name pvt_v2_b5",
+    "vggish-10086976.pth": "download vggish-10086976.pth (torchvggish release or AVSBench's "
+    "pretrained_backbones) into pretrained/",
+    "tf_efficientnet_lite0.pth": "python tools/convert_pretrained.py efficientnet_lite0 "
+    "pretrained/tf_efficientnet_lite0.pth",
+}
+
+
+def how_to_make(path):
+    """How to make a pretrained file a config names ('' for an unknown name)."""
+    name = os.path.basename(path)
+    if name.startswith("vggish_avs_synth"):
+        return f"python tools/pretrain_audio.py --output {path}"
+    return _MAKE.get(name, "")
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class AuTRCheckpointer(DetectionCheckpointer):
@@ -76,9 +104,17 @@ class AuTRCheckpointer(DetectionCheckpointer):
             # TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, and Detectron2 / fvcore pass nothing
             loaded = torch.load(filename, map_location="cpu", weights_only=True)
         except Exception as e:  # torch's own message advises weights_only=False: never do that
+            text = _ANSI.sub("", str(e))
+            bad = _GLOBAL.search(text)
+            if bad:
+                raise CheckpointError(
+                    f"{filename}: refused to load, it names {bad.group(1)}, which a checkpoint "
+                    "never needs (loading it could run code); only tensors, numbers and plain "
+                    "containers are read"
+                ) from None
             raise CheckpointError(
                 f"{filename}: not a PyTorch checkpoint this project can read safely "
-                f"({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+                f"({type(e).__name__}: {text.strip().splitlines()[0][:200]})"
             ) from None
         if not isinstance(loaded, dict):
             raise CheckpointError(f"{filename}: not a checkpoint (holds a {type(loaded)})")
@@ -95,7 +131,11 @@ class AuTRCheckpointer(DetectionCheckpointer):
         ddp = isinstance(self.model, DistributedDataParallel)  # Detectron2 syncs the ranks then
         if path and not ddp and "://" not in path and not os.path.isfile(path):
             # fvcore: a bare AssertionError
-            raise CheckpointError(f"{path}: checkpoint not found (MODEL.WEIGHTS or --resume)")
+            how = how_to_make(path)
+            raise CheckpointError(
+                f"{path}: checkpoint not found (MODEL.WEIGHTS or --resume)"
+                + (f"; make it with: {how}" if how else "")
+            )
         try:
             return super().load(path, checkpointables)
         except OSError as e:  # DDP: "File ... not found on main worker", on every rank; a URL
@@ -103,6 +143,16 @@ class AuTRCheckpointer(DetectionCheckpointer):
 
     def _load_model(self, checkpoint):
         incompatible = super()._load_model(checkpoint)
+        if self.strict and incompatible is not None and incompatible.incorrect_shapes:
+            k, got, want = incompatible.incorrect_shapes[0]
+            n = len(incompatible.incorrect_shapes)
+            raise CheckpointError(
+                f"the checkpoint's {k} has shape {tuple(got)}, the model's {tuple(want)}"
+                + (f" ({n - 1} more parameters differ in shape)" if n > 1 else "")
+                + ": it was trained with another config (e.g. another MODEL.AUTR setting). Use "
+                "the config it was trained with, or set MODEL.ALLOW_PARTIAL_WEIGHTS True to run "
+                "with those parameters left at random"
+            )
         if self.strict and incompatible is not None and incompatible.missing_keys:
             keys = incompatible.missing_keys
             raise CheckpointError(
@@ -131,9 +181,11 @@ _HOW = {
 
 def _need(path, key):
     if not os.path.isfile(path):
+        how = how_to_make(path)
         raise CheckpointError(
-            f"{key} {path}: file not found. It is read when training starts ({_HOW[key]}); set "
-            f'{key} "" to start that part from random weights'
+            f"{key} {path}: file not found. It is read when training starts ("
+            + (f"make it with: {how}" if how else _HOW[key])
+            + f'); set {key} "" to start that part from random weights'
         )
 
 

@@ -93,6 +93,24 @@ def _check_semantic(cfg):
             )
 
 
+def check_config(cfg, training=False):
+    """Config combinations the AuTR model refuses, checked before anything is built or logged:
+    the semantic class count against the datasets' (``setup_cfg``), and for training the labels
+    of the audio-category loss (``tools/train_net.py``, before it starts). Raises ValueError
+    naming the key."""
+    if cfg.MODEL.META_ARCHITECTURE != "AuTR":
+        return
+    _check_semantic(cfg)
+    if training:
+        from .data.clip_mapper import _category_labels
+        from .data.datasets import DatasetLayoutError
+
+        try:
+            _category_labels(cfg)
+        except DatasetLayoutError:  # the data is not there: the trainer says so in its turn
+            pass
+
+
 def _unpad(x, valid):
     """``[n_valid, ...]`` -> ``[len(valid), ...]`` with zeros where ``valid`` is False."""
     out = x.new_zeros((valid.numel(), *x.shape[1:]))

@@ -293,11 +293,12 @@ def test_evaluator_hand_computed_case(tmp_path):
         head_iou, head_f = (iou_pad, f_pad) if padded else (iou, f)
         assert res["mIoU"] == pytest.approx(100 * np.mean(head_iou))
         assert res["F"] == pytest.approx(100 * np.mean(head_f))
-        assert res["mIoU_noBg"] == pytest.approx(100 * np.mean(head_iou[1:]))
-        assert res["F_noBg"] == pytest.approx(100 * np.mean(head_f[1:]))
+        assert res["mIoU_without_background"] == pytest.approx(100 * np.mean(head_iou[1:]))
+        assert res["F_without_background"] == pytest.approx(100 * np.mean(head_f[1:]))
+        assert not any("noBg" in k for k in res)  # not the official script's (last class) one
         assert res["IoU-a"] == pytest.approx(100 / 3) and res["F-b"] == 0
         assert res["IoU-background"] == pytest.approx(100 * head_iou[0])
-        assert res["mIoU_real_frames"] == pytest.approx(100 * np.mean(iou))
+        assert res["mIoU_real_frames_only"] == pytest.approx(100 * np.mean(iou))
         assert res["mIoU_padded_frames_scored"] == pytest.approx(100 * np.mean(iou_pad))
         assert res["F_padded_frames_scored"] == pytest.approx(100 * np.mean(f_pad))
         assert (res["frames"], res["padded_frames"], res["clips"]) == (2, 8, 1)
@@ -361,9 +362,10 @@ def test_frame_class_stats_counts_predicted_or_labelled_classes():
 
 
 def test_build_evaluator_dispatches_on_the_dataset(avss_root):
-    cfg = _avss_cfg("TEST.AVSS.SCORE_PADDED_FRAMES", True)
-    ev = build_evaluator(cfg, "avss_tiny_all_test")
-    assert isinstance(ev, AVSSEvaluator) and ev._score_padded
+    ev = build_evaluator(_avss_cfg(), "avss_tiny_all_test")
+    assert isinstance(ev, AVSSEvaluator) and ev._score_padded  # the official arithmetic
+    cfg = _avss_cfg("TEST.AVSS.SCORE_PADDED_FRAMES", False)
+    assert not build_evaluator(cfg, "avss_tiny_all_test")._score_padded
     assert isinstance(build_evaluator(cfg, "avs_synth_s4_test"), AVSEvaluator)
 
 

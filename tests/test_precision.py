@@ -57,9 +57,10 @@ def test_losses_stay_float32_under_autocast():
 
 def test_amp_training_on_cpu_trains_and_resumes(synth_root, tmp_path):
     out = tmp_path / "amp"
-    res = train_net(synth_root, out, "SOLVER.AMP.ENABLED", "True", max_iter=2)
+    amp = ("SOLVER.AMP.ENABLED", "True", "SOLVER.AMP.PRECISION", "bfloat16")
+    res = train_net(synth_root, out, *amp, max_iter=2)
     assert "mixed precision: autocast bfloat16 on cpu" in res.stdout + res.stderr
-    res = train_net(synth_root, out, "--resume", "SOLVER.AMP.ENABLED", "True", max_iter=4)
+    res = train_net(synth_root, out, "--resume", *amp, max_iter=4)
     assert "Starting training from iteration 2" in res.stdout + res.stderr
     last = torch.load(out / "model_final.pth", weights_only=True)
     assert last["iteration"] == 3

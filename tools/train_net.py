@@ -18,7 +18,14 @@ from detectron2.utils.logger import setup_logger
 
 import autr_d2  # noqa: F401  (registers datasets and the model)
 from autr_d2.checkpoint import build_checkpointer
-from autr_d2.engine import USER_ERRORS, Trainer, check_output_dir, setup_cfg
+from autr_d2.engine import (
+    USER_ERRORS,
+    Trainer,
+    check_launch,
+    check_output_dir,
+    setup_cfg,
+    user_message,
+)
 
 
 def setup(args):
@@ -106,6 +113,9 @@ def invoke_main():
     args = get_parser().parse_args()
     print("Command Line Args:", args)
     try:
+        # what cannot work is said before any process starts (and before the config is logged)
+        cfg = setup_cfg(args.config_file, args.opts)
+        check_launch(cfg, args.num_gpus, args.num_machines, training=not args.eval_only)
         launch(
             main,
             args.num_gpus,
@@ -115,7 +125,7 @@ def invoke_main():
             args=(args,),
         )
     except USER_ERRORS as e:  # bad input or config: a sentence, not a traceback
-        raise SystemExit(f"error: {e}") from None
+        raise SystemExit(f"error: {user_message(e)}") from None
 
 
 if __name__ == "__main__":

@@ -1,4 +1,12 @@
-from .defaults import USER_ERRORS, ConfigError, check_output_dir, evaluate_weights, setup_cfg
+from .defaults import (
+    USER_ERRORS,
+    ConfigError,
+    check_launch,
+    check_output_dir,
+    evaluate_weights,
+    setup_cfg,
+    user_message,
+)
 from .trainer import NonFiniteLossError, Trainer, build_optimizer_params
 
 __all__ = [
@@ -7,7 +15,9 @@ __all__ = [
     "NonFiniteLossError",
     "Trainer",
     "build_optimizer_params",
+    "check_launch",
     "check_output_dir",
     "evaluate_weights",
     "setup_cfg",
+    "user_message",
 ]

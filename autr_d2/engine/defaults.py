@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 
 import torch
 import yaml
@@ -20,9 +21,11 @@ __all__ = [
     "ConfigError",
     "OutputDirExistsError",
     "USER_ERRORS",
+    "check_launch",
     "check_output_dir",
     "evaluate_weights",
     "setup_cfg",
+    "user_message",
 ]
 
 
@@ -48,6 +51,40 @@ USER_ERRORS = (
 )
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def user_message(e):
+    """A user error as one sentence: without terminal colour codes, and for an error that a
+    DataLoader worker re-raised ("Caught X in DataLoader worker process 0. Original Traceback
+    ..."), the worker's own message without the traceback."""
+    text = _ANSI.sub("", str(e)).strip()
+    if "Original Traceback" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return text
+
+
+_TYPE_MISMATCH = re.compile(
+    r"Type mismatch \(<class '([\w.]+)'> vs\. <class '([\w.]+)'>\).*for config key: (\S+)", re.S
+)
+
+
+def _yacs_error(config_file, e):
+    """yacs' merge errors as a sentence naming the key (its message dumps whole sections)."""
+    m = _TYPE_MISMATCH.search(str(e))
+    if not m:
+        return f"{config_file}: {str(e).splitlines()[0][:300]}"
+    want, got = (x.rsplit(".", 1)[-1] for x in m.groups()[:2])
+    key = m.group(3)
+    if want == "CfgNode" and got == "NoneType":
+        return (
+            f"{config_file}: {key} is an empty section (a line '{key.rsplit('.', 1)[-1]}:' with "
+            "nothing under it); give its keys or remove the line"
+        )
+    return f"{config_file}: {key} must be a {want}, not a {got}"  # e.g. "must be a int"
+
+
 def setup_cfg(config_file, opts=(), freeze=True):
     """get_cfg + add_autr_config + yaml + command-line opts; checks what cannot work."""
     cfg = get_cfg()
@@ -68,13 +105,23 @@ def setup_cfg(config_file, opts=(), freeze=True):
         raise ConfigError(f"{config_file} (or a _BASE_ it names): not valid YAML ({e})") from None
     except KeyError as e:  # yacs: "Non-existent config key: ..."
         raise ConfigError(f"{config_file}: {e.args[0] if e.args else e}") from None
+    except FileNotFoundError as e:  # a _BASE_ that is not there
+        raise ConfigError(
+            f"{config_file}: the _BASE_ config {e.filename} does not exist (_BASE_ paths are "
+            "relative to the file that names them)"
+        ) from None
+    except (ValueError, AssertionError) as e:
+        raise ConfigError(_yacs_error(config_file, e)) from None
     try:
         cfg.merge_from_list(list(opts))
     except (KeyError, ValueError, AssertionError) as e:
         raise ConfigError(f"command-line options: {e.args[0] if e.args else e}") from None
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
-        logging.getLogger(__name__).warning("CUDA not available: MODEL.DEVICE set to cpu")
-        cfg.MODEL.DEVICE = "cpu"
+        raise ConfigError(
+            f"MODEL.DEVICE is {cfg.MODEL.DEVICE} (the AVSBench configs' default) but CUDA is not "
+            f"usable here ({_why_no_cuda()}); to run on the CPU on purpose add MODEL.DEVICE cpu "
+            "(a full AVSBench schedule takes days there)"
+        )
     for key, name in (
         ("SOLVER.AMP.PRECISION", cfg.SOLVER.AMP.PRECISION),
         ("MODEL.PRECISION", cfg.MODEL.PRECISION),
@@ -90,6 +137,12 @@ def setup_cfg(config_file, opts=(), freeze=True):
                     f"{key} bfloat16: this CPU has no native bf16 (AVX-512 BF16 / AMX) as torch "
                     "reports it, so bf16 may run emulated and slower than float32"
                 )
+    try:  # combinations the model would refuse after the whole config is logged: now
+        from ..meta_arch import check_config
+
+        check_config(cfg)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if cfg.SOLVER.IMS_PER_BATCH < 1:
         raise ConfigError(
             f"SOLVER.IMS_PER_BATCH is {cfg.SOLVER.IMS_PER_BATCH}: it is the number of clips per "
@@ -98,6 +151,42 @@ def setup_cfg(config_file, opts=(), freeze=True):
     if freeze:
         cfg.freeze()
     return cfg
+
+
+def _why_no_cuda():
+    if not torch.backends.cuda.is_built():
+        return "this torch build has no CUDA: install a CUDA wheel, INSTALL.md"
+    if torch.cuda.device_count() == 0:
+        return (
+            f"torch {torch.__version__} is built for CUDA {torch.version.cuda} but finds no GPU: "
+            "no GPU, or an NVIDIA driver too old for that CUDA version (nvidia-smi)"
+        )
+    return "torch.cuda.is_available() is False"
+
+
+def check_launch(cfg, num_gpus, num_machines=1, training=True):
+    """What a ``train_net.py`` run can do with `cfg`, checked before any process starts (and
+    before the config is logged): the global batch must split evenly over the processes
+    (``--num-gpus`` x ``--num-machines``), and what only training needs must be there."""
+    if training:
+        from ..meta_arch import check_config
+
+        try:
+            check_config(cfg, training=True)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+    world = max(1, num_gpus) * max(1, num_machines)
+    if cfg.SOLVER.IMS_PER_BATCH % world:
+        raise ConfigError(
+            f"SOLVER.IMS_PER_BATCH {cfg.SOLVER.IMS_PER_BATCH} (clips per step over all "
+            f"processes) does not split over {world} processes (--num-gpus {num_gpus} x "
+            f"--num-machines {num_machines}); make it a multiple of {world}"
+        )
+    if num_gpus > 1 and cfg.MODEL.DEVICE == "cpu" and torch.cuda.is_available():
+        logging.getLogger(__name__).warning(
+            f"--num-gpus {num_gpus} with MODEL.DEVICE cpu: {num_gpus} CPU processes while this "
+            "machine has CUDA; add MODEL.DEVICE cuda to train on its GPUs"
+        )
 
 
 TRAIN_TOOL = "tools/train_net.py"
@@ -126,7 +215,13 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False,
     if eval_only:
         return
     entries = sorted(os.listdir(output_dir)) if os.path.isdir(output_dir) else []
-    results = [f for f in entries if f.endswith(".pth") or f in ("metrics.json", "last_checkpoint")]
+
+    def result(f):  # a run that failed before logging leaves an empty metrics.json: no result
+        if f == "metrics.json":
+            return os.path.getsize(os.path.join(output_dir, f)) > 0
+        return f.endswith(".pth") or f == "last_checkpoint"
+
+    results = [f for f in entries if result(f)]
     if results and not (resume or overwrite):
         raise OutputDirExistsError(
             f"{output_dir} already holds results ({', '.join(results[:4])}); pass --resume to "

@@ -24,7 +24,7 @@ from torch import nn
 from ..checkpoint import AuTRCheckpointer, load_pretrained_components
 from ..data import AVSClipDatasetMapper
 from ..evaluation import build_evaluator
-from ..utils.precision import resolve_dtype
+from ..utils.precision import autocast, resolve_dtype
 
 __all__ = ["Trainer", "build_optimizer_params", "NonFiniteLossError"]
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class _GuardedAMPTrainer(_NonFiniteGuard, AMPTrainer):
         start = time.perf_counter()
         data = next(self._data_loader_iter)
         data_time = time.perf_counter() - start
-        with torch.autocast(self.amp_device, dtype=self.amp_dtype):
+        with autocast(self.amp_device, self.amp_dtype):  # float32 ("auto", no native bf16): off
             loss_dict = self.model(data)
         losses = sum(loss_dict.values())
         self.optimizer.zero_grad()
@@ -160,10 +160,17 @@ class Trainer(DefaultTrainer):
             t.amp_dtype = resolve_dtype(cfg.SOLVER.AMP.PRECISION, cfg.MODEL.DEVICE)
             # a scaler only where fp16 needs one (bf16 has fp32's range)
             t.grad_scaler = torch.amp.GradScaler(t.amp_device, enabled=t.amp_dtype == torch.float16)
-            logger.info(
-                f"mixed precision: autocast {str(t.amp_dtype).split('.')[-1]} on {t.amp_device}"
-                f"{' with a gradient scaler' if t.grad_scaler.is_enabled() else ''}"
-            )
+            if t.amp_dtype == torch.float32:
+                logger.info(
+                    f"mixed precision: off (SOLVER.AMP.PRECISION {cfg.SOLVER.AMP.PRECISION}: "
+                    "this CPU has no native bf16, so training runs in float32)"
+                )
+            else:
+                logger.info(
+                    f"mixed precision: autocast {str(t.amp_dtype).split('.')[-1]} on "
+                    f"{t.amp_device}"
+                    f"{' with a gradient scaler' if t.grad_scaler.is_enabled() else ''}"
+                )
         # Same object (the checkpoint hook holds it): safe .pkl loading, readable errors.
         self.checkpointer.__class__ = AuTRCheckpointer
 

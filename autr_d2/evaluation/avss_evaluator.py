@@ -11,13 +11,17 @@ The arithmetic is that of AVSBench ``avs_scripts/avss/utils/compute_color_metric
 * over the split, IoU_c = sum of the frames' IoU_c / number of frames counting for c (0 when none:
   a class absent from the split still counts in the mean), likewise F_c;
 * mIoU and F = the means over all classes, background included (the official numbers);
-  mIoU_noBg and F_noBg leave background out (the official script's "noBg" drops the *last* class,
-  a left-over of an older label order, AVSBench issue #23; this is the real one).
+  mIoU_without_background and F_without_background leave the background class out. (The
+  official script's "noBg" drops the *last* class instead, a left-over of an older label order,
+  AVSBench issue #23: these are named differently so that nobody takes one for the other.)
 
 Frames are scored at the label maps' 224x224 (labels resized with nearest, as the official loader
-does); only frames with a label are scored. The official script also scores the frames it pads
-every clip to 10 with (an all-background prediction of an all-background label: IoU and F 1 for
-background): ``score_padded_frames`` adds them. Both variants are always reported.
+does). The official script pads every clip to 10 frames and scores the padded ones too (an
+all-background prediction of an all-background label: IoU and F 1 for background, which raises
+mIoU). The headline mIoU and F are that official arithmetic (``score_padded_frames=True``,
+TEST.AVSS.SCORE_PADDED_FRAMES, the default), so they compare with published numbers; the same
+scores over the real frames only are reported next to them as ``mIoU_real_frames_only`` and
+``F_real_frames_only`` (as COMBO-AVS reports), and both variants are always there.
 
 Per-clip sums are kept, gathered and summed in dataset order, so distributed evaluation gives the
 single-process numbers.
@@ -71,14 +75,15 @@ def class_means(iou_sum, f_sum, count):
 class AVSSEvaluator(DatasetEvaluator):
     """mIoU and F (official, background included), without background, per class, per subset."""
 
-    def __init__(self, dataset_name, distributed=True, score_padded_frames=False):
+    def __init__(self, dataset_name, distributed=True, score_padded_frames=True):
         """
         Args:
             dataset_name: a registered AVSS dataset (its dicts give the order of clips, its
                 metadata the class names).
             distributed: gather per-clip sums from every rank before computing.
-            score_padded_frames: the headline mIoU/F also score the official script's padded
-                frames (TEST.AVSS.SCORE_PADDED_FRAMES); both variants are reported anyway.
+            score_padded_frames: the headline mIoU/F score the official script's padded frames
+                too, as it does (TEST.AVSS.SCORE_PADDED_FRAMES, default); False: real frames
+                only. Both variants are reported anyway, named.
         """
         self._dataset_name = dataset_name
         self._distributed = distributed
@@ -135,10 +140,10 @@ class AVSSEvaluator(DatasetEvaluator):
         res = OrderedDict()
         res["mIoU"] = 100 * float(head_iou.mean())
         res["F"] = 100 * float(head_f.mean())
-        res["mIoU_noBg"] = 100 * float(head_iou[1:].mean())
-        res["F_noBg"] = 100 * float(head_f[1:].mean())
-        res["mIoU_real_frames"] = 100 * float(real[0].mean())
-        res["F_real_frames"] = 100 * float(real[1].mean())
+        res["mIoU_without_background"] = 100 * float(head_iou[1:].mean())
+        res["F_without_background"] = 100 * float(head_f[1:].mean())
+        res["mIoU_real_frames_only"] = 100 * float(real[0].mean())
+        res["F_real_frames_only"] = 100 * float(real[1].mean())
         res["mIoU_padded_frames_scored"] = 100 * float(official[0].mean())
         res["F_padded_frames_scored"] = 100 * float(official[1].mean())
         res["frames"] = sum(r["frames"] for r in ordered)
