@@ -10,7 +10,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
-MEDIA_PKGS := tuxpaint-stamps-default tuxpaint-data fluid-soundfont-gm
+# the audio bank's media (autr_d2/data/synth/catalog.py MEDIA_PACKAGES; a test keeps them equal):
+# Tux Paint's cut-outs, backgrounds and recordings, FluidR3 GM, and real recordings of a dozen
+# packages (~480 MB download, ~900 MB installed)
+MEDIA_PKGS := csoundqt-examples fluid-soundfont-gm gcompris-qt-data lmms-common lugaru-data \
+	openttd-opensfx pekka-kana-2-data scorched3d-data searchandrescue-data sonic-pi-samples \
+	sound-theme-freedesktop tuxpaint-data tuxpaint-stamps-default wesnoth-1.16-data
 # Anything that changes what `setup` installs must invalidate its stamp.
 SETUP_INPUTS := setup.py tools/install_detectron2.py Makefile
 
@@ -30,7 +35,7 @@ $(VENV)/.stamp-setup: $(SETUP_INPUTS)
 
 media: .stamp-media
 
-.stamp-media:
+.stamp-media: Makefile
 	@missing=""; for p in $(MEDIA_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

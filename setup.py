@@ -29,6 +29,10 @@ setup(
         "matplotlib>=3.7",
         "av>=18",  # frame side data (display matrix) as read in utils/video_io.py
         "psutil>=5.9",
+        # the audio encoder's pretraining augmentation (autr_d2/data/audio_augment.py); its
+        # pitch and tempo changes use Signalsmith Stretch (python-stretch)
+        "audiomentations>=0.43,<0.44",
+        "python-stretch>=0.3,<0.4",
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],

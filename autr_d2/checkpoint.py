@@ -54,7 +54,7 @@ _MAKE = {
 def how_to_make(path):
     """How to make a pretrained file a config names ('' for an unknown name)."""
     name = os.path.basename(path)
-    if name.startswith("vggish_avs_synth"):
+    if name.startswith(("vggish_bank", "vggish_avs_synth")):
         return f"python tools/pretrain_audio.py --output {path}"
     return _MAKE.get(name, "")
 

@@ -11,12 +11,15 @@ import json
 import os
 
 from autr_d2.data.datasets.avss import AVSS_SUBSETS
-from autr_d2.data.synth import DEFAULT_SIZES, SynthConfig, generate_avs_synth, splits_of
-from autr_d2.data.synth_probes import PROBES
-from autr_d2.data.synth_semantic import (
+from autr_d2.data.synth import (
+    DEFAULT_SIZES,
+    PROBES,
     SEMANTIC_SIZES,
     SEMANTIC_SPLITS,
+    SynthConfig,
+    generate_avs_synth,
     generate_avs_synth_semantic,
+    splits_of,
 )
 from autr_d2.utils.outputs import OutputDirError
 
@@ -68,7 +71,7 @@ def main(argv=None):
         type=int,
         default=0,
         help="clips per probe split (noise SNR sweep, telephone audio, same-category copies, "
-        "off-screen sound, MS3 switching; autr_d2/data/synth_probes.py) where not set one by one",
+        "off-screen sound, MS3 switching; autr_d2/data/synth/probes.py) where not set one by one",
     )
     for label in AVSS_SUBSETS:
         for split in SEMANTIC_SPLITS:

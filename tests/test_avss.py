@@ -21,8 +21,7 @@ from autr_d2.data import AVSClipDatasetMapper
 from autr_d2.data.clip_mapper import ClipDataError, read_color_label
 from autr_d2.data.datasets import DatasetLayoutError, load_avss_clips, register_avss_dataset
 from autr_d2.data.palette import AVSS_CLASSES, avss_palette, colors_to_labels, labels_to_colors
-from autr_d2.data.synth import SynthConfig
-from autr_d2.data.synth_semantic import generate_avs_synth_semantic
+from autr_d2.data.synth import SynthConfig, generate_avs_synth_semantic
 from autr_d2.evaluation import AVSEvaluator, AVSSEvaluator, build_evaluator, frame_class_stats
 from autr_d2.modeling.matcher import HungarianMatcher
 from autr_d2.modeling.semantic import class_loss, semantic_scores, semantic_targets

@@ -14,8 +14,8 @@ from PIL import Image
 
 from autr_d2.data import AudioError, AVSClipDatasetMapper, ClipDataError, load_log_mel
 from autr_d2.data.datasets import DatasetLayoutError, load_avs_clips
-from autr_d2.data.synth import SynthConfig, _rng, compose_clip, generate_avs_synth
-from autr_d2.data.synth_media import build_asset_bank
+from autr_d2.data.synth import SynthConfig, build_asset_bank, compose_clip, generate_avs_synth
+from autr_d2.data.synth import clip_rng as _rng
 
 from .conftest import tiny_cfg
 

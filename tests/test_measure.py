@@ -65,8 +65,7 @@ def test_benchmark_loader_removes_the_tree_it_made(tmp_path, monkeypatch):
 def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     """Every row on tiny settings (the from-scratch recipe: no pretraining in a test), the probe
     splits evaluated, the table, the sweep figures and the raw per-run JSON written."""
-    from autr_d2.data.synth import SPLITS, SynthConfig, generate_avs_synth
-    from autr_d2.data.synth_probes import PROBES
+    from autr_d2.data.synth import PROBES, SPLITS, SynthConfig, generate_avs_synth
 
     root = tmp_path / "data" / "avs_synth"
     sizes = {"s4": {**dict.fromkeys(SPLITS, 2), **dict.fromkeys(PROBES["s4"], 2)}}

@@ -8,9 +8,9 @@ import pytest
 import soundfile as sf
 
 from autr_d2.data.datasets.avsbench import clip_paths, load_avs_clips
-from autr_d2.data.synth import SynthConfig, _rng, compose_clip, generate_avs_synth
-from autr_d2.data.synth_media import build_asset_bank
-from autr_d2.data.synth_probes import PROBES, SNRS, band_limit, mix_at_snr
+from autr_d2.data.synth import SynthConfig, build_asset_bank, compose_clip, generate_avs_synth
+from autr_d2.data.synth import clip_rng as _rng
+from autr_d2.data.synth.probes import PROBES, SNRS, band_limit, mix_at_snr
 
 
 @pytest.fixture(scope="module")

@@ -37,9 +37,10 @@ RECIPES = {
 EFFL0 = "pretrained/tf_efficientnet_lite0.pth"  # cached across runs; the paper configs name it
 
 
-def audio_weights(steps):
-    """The pretrained VGGish of `steps` pretraining steps (cached per setting)."""
-    return f"pretrained/vggish_avs_synth_small_{steps}steps.pth"
+def audio_weights(steps, strict=False):
+    """The VGGish pretrained `steps` steps on the audio bank (cached per setting); ``strict``:
+    the one that never heard the open-set categories."""
+    return f"pretrained/vggish_bank_{steps}steps{'_strict' if strict else ''}.pth"
 
 
 REPORT_SPLITS = ("test", "test_unseen", "test_openset")
@@ -85,16 +86,17 @@ def generate(datasets, mode, subset, splits):
         raise SystemExit(f"error: {e}") from None
 
 
-def pretrained_encoders(env, audio_steps):
+def pretrained_encoders(env, audio_steps, strict=False):
     """The paper regime's frozen encoders, made once and cached (a rerun is instant) -> the
-    config overrides that name them."""
+    config overrides that name them (``strict``: the VGGish that never heard the open-set
+    categories)."""
     if not os.path.isfile(os.path.join(ROOT, EFFL0)):
         run([sys.executable, "tools/convert_pretrained.py", "efficientnet_lite0", EFFL0], env)
     else:
         print(f"reusing {EFFL0}")
-    audio = audio_weights(audio_steps)
-    run([sys.executable, "tools/pretrain_audio.py", "--output", audio, "--steps",
-         str(audio_steps)], env)  # fmt: skip
+    audio = audio_weights(audio_steps, strict)
+    cmd = [sys.executable, "tools/pretrain_audio.py", "--output", audio]
+    run(cmd + ["--steps", str(audio_steps)] + (["--strict"] if strict else []), env)
     return ["MODEL.TIMM.WEIGHTS", EFFL0, "MODEL.AUDIO.WEIGHTS", audio]
 
 

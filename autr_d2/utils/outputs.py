@@ -202,6 +202,28 @@ class OutputFolder:
         folder.notes = notes
         return folder
 
+    @classmethod
+    def attach(cls, path, tool):
+        """Continue recording into `path`, a work folder that `tool` resumes (the AVS-Synth
+        generator's ``<root>.partial``): nothing is removed, new files are added to its
+        manifest with :meth:`record`."""
+        folder = cls(path, tool)
+        folder.notes = []
+        folder._start()
+        return folder
+
+    def record(self, rel):
+        """Record the file `rel` that this run has just written (a resumed run may replace its
+        own earlier version of it), with the folders above it."""
+        rel = rel.replace(os.sep, "/")
+        parts = rel.split("/")[:-1]
+        for k in range(1, len(parts) + 1):
+            sub = "/".join(parts[:k])
+            if sub not in self._dirs:
+                self._dirs.add(sub)
+                self._record(f"d {sub}")
+        self.done(rel)
+
     def _records(self):
         """{rel: (size, mtime_ns) or None (begun, not finished)}, [recorded folders]."""
         files, dirs = {}, []

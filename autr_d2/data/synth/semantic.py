@@ -19,18 +19,11 @@ import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
-from .datasets.avss import AVSS_CLIP_FRAMES, AVSS_SUBSETS
-from .palette import labels_to_colors
-from .synth import (
-    SETTINGS_RECORD,
-    SynthConfig,
-    _atomic,
-    compose_clip,
-    finish_tree,
-    resolved_media,
-    start_tree,
-)
-from .synth_media import SAMPLE_RATE, build_asset_bank
+from ..datasets.avss import AVSS_CLIP_FRAMES, AVSS_SUBSETS
+from ..palette import labels_to_colors
+from .bank import SAMPLE_RATE, build_asset_bank
+from .composition import SynthConfig, compose_clip
+from .tree import SETTINGS_RECORD, _atomic, finish_tree, resolved_media, start_tree, write_json
 
 __all__ = ["SEMANTIC_SIZES", "SEMANTIC_SPLITS", "generate_avs_synth_semantic", "semantic_labels"]
 
@@ -76,23 +69,24 @@ def _uid(label, split, index):
     return vid, f"{vid}_0_{AVSS_CLIP_FRAMES[label] * 1000}"
 
 
-def _write_clip(clip, labels, folder, num_classes, labelled):
-    """frames/{t}.jpg, labels_rgb/{t}.png for the `labelled` frames, audio.wav."""
-    frames = [os.path.join(folder, "frames", f"{t}.jpg") for t in range(len(clip.frames))]
-    pngs = [os.path.join(folder, "labels_rgb", f"{t}.png") for t in labelled]
-    wav = os.path.join(folder, "audio.wav")
+def _write_clip(clip, labels, out, clip_dir, num_classes, labelled):
+    """frames/{t}.jpg, labels_rgb/{t}.png for the `labelled` frames, audio.wav (in `clip_dir`
+    of the generator's OutputFolder `out`)."""
+    frames = [os.path.join(clip_dir, "frames", f"{t}.jpg") for t in range(len(clip.frames))]
+    pngs = [os.path.join(clip_dir, "labels_rgb", f"{t}.png") for t in labelled]
+    wav = os.path.join(clip_dir, "audio.wav")
     if all(os.path.isfile(p) for p in frames + pngs + [wav]):
         return  # written by an earlier (interrupted) run: same seed, same content
     for t, p in enumerate(frames):
-        _atomic(p, lambda f, t=t: Image.fromarray(clip.frames[t]).save(f, quality=92))
+        _atomic(p, lambda f, t=t: Image.fromarray(clip.frames[t]).save(f, quality=92), out)
     for t, p in zip(labelled, pngs):
         rgb = labels_to_colors(labels[t], num_classes)
-        _atomic(p, lambda f, rgb=rgb: Image.fromarray(rgb).save(f, compress_level=1))
+        _atomic(p, lambda f, rgb=rgb: Image.fromarray(rgb).save(f, compress_level=1), out)
     pcm = np.round(clip.audio * 32767).astype(np.int16)
-    _atomic(wav, lambda f: sf.write(f, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV"))
+    _atomic(wav, lambda f: sf.write(f, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV"), out)
 
 
-def _contact_sheet(path, samples, num_classes):
+def _contact_sheet(out, samples, num_classes):
     """Frames on top, their colour labels blended over them below, one pair of rows per clip."""
     rows = []
     for clip, labels in samples:
@@ -101,7 +95,8 @@ def _contact_sheet(path, samples, num_classes):
         rows += [np.concatenate(list(clip.frames), 1), np.concatenate(list(shown), 1)]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    Image.fromarray(np.concatenate(rows, 0).astype(np.uint8)).save(path)
+    sheet = Image.fromarray(np.concatenate(rows, 0).astype(np.uint8))
+    _atomic(os.path.join(out.path, "contact_sheet.png"), sheet.save, out)
 
 
 def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, progress=True):
@@ -119,7 +114,8 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
     if cfg.s4_train_masks not in ("all", "first"):
         raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
     settings = {"generator": "semantic", **asdict(cfg), "media": resolved_media(cfg.media)}
-    work = start_tree(root, overwrite, TOOL, OWNED, settings)
+    out = start_tree(root, overwrite, TOOL, OWNED, settings)
+    work = out.path
     bank = build_asset_bank(cfg.media, cfg.seed)
     classes = ["background", *sorted(bank.categories)]
     class_index = {c: i for i, c in enumerate(classes)}
@@ -140,8 +136,8 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
                 labels = semantic_labels(clip, class_index)
                 first = label == "v1s" and split == "train" and cfg.s4_train_masks == "first"
                 vid, uid = _uid(label, split, i)
-                folder = os.path.join(work, label, uid)
-                _write_clip(clip, labels, folder, len(classes), [0] if first else range(t))
+                clip_dir = os.path.join(work, label, uid)
+                _write_clip(clip, labels, out, clip_dir, len(classes), [0] if first else range(t))
                 sounding = clip.info["sounding_categories"]
                 rows.append((vid, uid, 0, 0, "_".join(sounding), split, label))
                 infos.append({"uid": uid, "label": label, "split": split, **clip.info})
@@ -154,18 +150,23 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
                     "clips": n,
                     "clips_per_class": dict(sorted(freq.items())),
                 }
-    with open(os.path.join(work, "metadata.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["vid", "uid", "s_min", "s_sec", "a_obj", "split", "label"])
-        w.writerows(rows)
-    with open(os.path.join(work, "label2idx.json"), "w") as f:
-        json.dump({c: i + 1 for i, c in enumerate(classes)}, f, indent=1)  # 1-based, as released
-    with open(os.path.join(work, "clip_info.jsonl"), "w") as f:
-        for info in infos:
-            f.write(json.dumps(info) + "\n")
-    with open(os.path.join(work, "stats.json"), "w") as f:
-        json.dump(stats, f, indent=1)
+
+    def table(path):
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["vid", "uid", "s_min", "s_sec", "a_obj", "split", "label"])
+            w.writerows(rows)
+
+    def lines(path):
+        with open(path, "w") as f:
+            f.writelines(json.dumps(info) + "\n" for info in infos)
+
+    _atomic(os.path.join(work, "metadata.csv"), table, out)
+    # 1-based, as released
+    write_json(out, "label2idx.json", {c: i + 1 for i, c in enumerate(classes)})
+    _atomic(os.path.join(work, "clip_info.jsonl"), lines, out)
+    write_json(out, "stats.json", stats)
     if samples:
-        _contact_sheet(os.path.join(work, "contact_sheet.png"), samples, len(classes))
-    finish_tree(work, root, TOOL)
+        _contact_sheet(out, samples, len(classes))
+    finish_tree(out, root)
     return stats

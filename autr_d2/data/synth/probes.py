@@ -22,7 +22,8 @@ Clip i of a probe depends only on (seed, subset, probe, i), like every AVS-Synth
 
 import numpy as np
 
-from .synth_media import SAMPLE_RATE
+from .bank import SAMPLE_RATE
+from .composition import T_FRAMES, clip_rng, compose_clip, make_object, pick, render_clip
 
 __all__ = ["PROBES", "SNRS", "compose_probe", "mix_at_snr", "band_limit"]
 
@@ -63,11 +64,11 @@ def _noises(bank_kind, rng, seconds=6.0):
     """[(name, waveform)] of background noises used nowhere else in AVS-Synth."""
     n = int(seconds * SAMPLE_RATE)
     if bank_kind == "real":
-        from .synth_media import _render_gm
+        from .bank import render_gm
 
         out = []
         for prog, name in _NOISE_PROGRAMS.items():
-            clips = _render_gm(prog, rng, 1, seconds=seconds)
+            clips = render_gm(prog, rng, 1, seconds=seconds)
             if clips:
                 x = np.tile(clips[0], n // len(clips[0]) + 1)[:n]
                 out.append((name, x.astype(np.float32)))
@@ -87,7 +88,7 @@ def _rng(seed, subset, split, index):
     return np.random.default_rng(key)
 
 
-def _other_image_object(cat, pool, rng, first, make_object):
+def _other_image_object(cat, pool, rng, first):
     """A second object of `first`'s category: another image when the category has one."""
     for _ in range(8):
         obj = make_object(cat, pool, rng, sounding=False)
@@ -98,14 +99,10 @@ def _other_image_object(cat, pool, rng, first, make_object):
 
 def compose_probe(bank, subset, split, index, seed=0, cfg=None):
     """Clip `index` of probe `split` -> Clip (see the module docstring)."""
-    from . import synth
-
     rng = _rng(seed, subset, split, index)
     if split.startswith("test_snr") or split == "test_tel8k":
         # the S4 test clip itself, with its audio degraded
-        clip = synth.compose_clip(
-            bank, subset, "test", synth._rng(seed, subset, "test", index), cfg
-        )
+        clip = compose_clip(bank, subset, "test", clip_rng(seed, subset, "test", index), cfg)
         if split == "test_tel8k":
             clip.audio = band_limit(clip.audio)
             clip.info["audio"] = "telephone: resampled to 8 kHz and back"
@@ -119,25 +116,25 @@ def compose_probe(bank, subset, split, index, seed=0, cfg=None):
         return clip
 
     cats, names, pool = bank.categories, sorted(bank.categories), "train"
-    t = synth.T_FRAMES
+    t = T_FRAMES
     if split in ("test_samecat_one", "test_samecat_both"):
         ci = names[int(rng.integers(len(names)))]
-        first = synth.make_object(cats[ci], pool, rng, True, np.ones(t, bool))
-        second = _other_image_object(cats[ci], pool, rng, first, synth.make_object)
+        first = make_object(cats[ci], pool, rng, True, np.ones(t, bool))
+        second = _other_image_object(cats[ci], pool, rng, first)
         if split == "test_samecat_both":
-            sound, _, src = synth._pick(cats[ci].sounds, pool, rng)
+            sound, _, src = pick(cats[ci].sounds, pool, rng)
             second.update(sounding=True, sound=sound, sound_source=src, on=np.ones(t, bool))
         others = [n for n in names if n != ci]
-        dist = synth.make_object(cats[others[int(rng.integers(len(others)))]], pool, rng, False)
+        dist = make_object(cats[others[int(rng.integers(len(others)))]], pool, rng, False)
         objs = [first, second, dist]
-        return synth.render_clip(objs, bank, pool, rng, sum(not o["sounding"] for o in objs))
+        return render_clip(objs, bank, pool, rng, sum(not o["sounding"] for o in objs))
     if split == "test_offscreen":
         k = min(len(names), int(rng.integers(2, 4)) + 1)
         chosen = [names[i] for i in rng.choice(len(names), size=k, replace=False)]
-        heard = synth.make_object(cats[chosen[0]], pool, rng, True, np.ones(t, bool))
+        heard = make_object(cats[chosen[0]], pool, rng, True, np.ones(t, bool))
         heard["on_screen"] = False
-        seen = [synth.make_object(cats[c], pool, rng, False) for c in chosen[1:]]
-        return synth.render_clip([heard, *seen], bank, pool, rng, len(seen))
+        seen = [make_object(cats[c], pool, rng, False) for c in chosen[1:]]
+        return render_clip([heard, *seen], bank, pool, rng, len(seen))
     if split.startswith("test_switch"):
         period = {"test_switch1": 1, "test_switch2": 2, "test_switchnever": t}[split]
         n_sound = min(int(rng.integers(2, 4)), len(names) - 1)
@@ -147,8 +144,8 @@ def compose_probe(bank, subset, split, index, seed=0, cfg=None):
         for j, c in enumerate(chosen[:n_sound]):
             # second s is object order[(s // period) % n]'s: it changes every `period` seconds
             on = np.array([order[(s // period) % n_sound] == j for s in range(t)])
-            objs.append(synth.make_object(cats[c], pool, rng, bool(on.any()), on))
+            objs.append(make_object(cats[c], pool, rng, bool(on.any()), on))
         objs = [o for o in objs if o["sounding"]] + [o for o in objs if not o["sounding"]]
-        objs.append(synth.make_object(cats[chosen[-1]], pool, rng, False))
-        return synth.render_clip(objs, bank, pool, rng, sum(not o["sounding"] for o in objs))
+        objs.append(make_object(cats[chosen[-1]], pool, rng, False))
+        return render_clip(objs, bank, pool, rng, sum(not o["sounding"] for o in objs))
     raise ValueError(f"unknown AVS-Synth probe split {split!r}; probes: {PROBES}")
