@@ -99,6 +99,31 @@ def add_autr_config(cfg):
     cfg.MODEL.FOLD_BN = True
 
     # ---------------------------------------------------------------- AuTR head
+    # ---------------------------------------------------------------- TPAVI (baselines/tpavi.py)
+    # MODEL.META_ARCHITECTURE "TPAVI": AVSBench's fusion-based baseline on the same backbones,
+    # audio encoder, data and evaluators as AuTR.
+    cfg.MODEL.TPAVI = CN()
+    # The backbone's four maps, stride 4 to 32.
+    cfg.MODEL.TPAVI.IN_FEATURES = ["res2", "res3", "res4", "res5"]
+    # Width of the dilated-conv projections, TPAVI blocks and decoder (AVSBench: 256).
+    cfg.MODEL.TPAVI.CHANNELS = 256
+    # Maps (0 = stride 4 ... 3 = stride 32) that get a TPAVI block (AVSBench: all four).
+    cfg.MODEL.TPAVI.STAGES = [0, 1, 2, 3]
+    # Audio-visual interaction in the TPAVI blocks (AVSBench's released recipes: on).
+    cfg.MODEL.TPAVI.VA = True
+    # Visual-visual interaction too (the same block twice, averaged; AVSBench: off).
+    cfg.MODEL.TPAVI.VV = False
+    # Weight of the audio-visual matching loss (KL between the audio and the masked visual
+    # feature per stage); 0 = off (AVSBench S4), 0.5 = AVSBench MS3.
+    cfg.MODEL.TPAVI.AVM_WEIGHT = 0.0
+    # Stages of that loss.
+    cfg.MODEL.TPAVI.AVM_STAGES = [0, 1, 2, 3]
+    # Bias of the audio projection in the TPAVI blocks (AVSBench-object: True; the weights
+    # released for AVSBench-semantic have none: False).
+    cfg.MODEL.TPAVI.ALIGN_BIAS = True
+    # 0: one sounding-object logit per pixel; C > 0: C + 1 classes (AVSBench-semantic: 70).
+    cfg.MODEL.TPAVI.NUM_CLASSES = 0
+
     cfg.MODEL.AUTR = CN()
     # Width of every transformer (d_model).
     cfg.MODEL.AUTR.HIDDEN_DIM = 256

@@ -6,13 +6,12 @@ import torch
 import torch.nn.functional as F
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
-from detectron2.structures import ImageList
 from torch import nn
 
 from .modeling.audio_encoder import build_audio_encoder
 from .modeling.av_encoder import AudioVisualEncoder
 from .modeling.criterion import AVSCriterion
-from .modeling.fold_bn import FoldedCopy
+from .modeling.encoders import AVEncoders
 from .modeling.mask_head import build_mask_head
 from .modeling.matcher import HungarianMatcher
 from .modeling.pixel_decoder import build_pixel_decoder
@@ -31,11 +30,6 @@ def _to_float(x):
     if isinstance(x, list):
         return [_to_float(v) for v in x]
     return x.float()
-
-
-def _is_frozen(module):
-    params = list(module.parameters()) if module is not None else []
-    return bool(params) and not any(p.requires_grad for p in params)
 
 
 def _num_categories(cfg):
@@ -119,7 +113,7 @@ def _unpad(x, valid):
 
 
 @META_ARCH_REGISTRY.register()
-class AuTR(nn.Module):
+class AuTR(AVEncoders):
     """Segments the objects that make the sound in each frame of a clip.
 
     Input (one dict per clip, from AVSClipDatasetMapper): "frames" uint8 ``[T,3,H,W]``,
@@ -198,9 +192,9 @@ class AuTR(nn.Module):
                 or None (binary).
             semantic_foreground: "sound" or "class", see MODEL.AUTR.TEST.SEMANTIC_FOREGROUND.
         """
-        super().__init__()
-        self.backbone = backbone
-        self.audio_encoder = audio_encoder
+        super().__init__(
+            backbone, audio_encoder, num_frames, pixel_mean, pixel_std, channels_last, fold_bn
+        )
         self.audio_proj = audio_proj
         self.av_encoder = av_encoder
         self.pixel_decoder = pixel_decoder
@@ -210,7 +204,6 @@ class AuTR(nn.Module):
         self.criterion = criterion
         self.in_features = list(in_features)
         self.dec_in_features = list(dec_in_features)
-        self.num_frames = num_frames
         self.deep_supervision = deep_supervision
         self.multi_source = multi_source
         self.sound_threshold = sound_threshold
@@ -218,7 +211,6 @@ class AuTR(nn.Module):
         self.audio_classifier = audio_classifier
         self.category_weight = category_weight
         self.precision = precision
-        self.channels_last = channels_last
         self.class_head = class_head
         self.num_classes = 0 if class_head is None else class_head.out_features - 1
         if semantic_foreground not in ("sound", "class"):
@@ -227,32 +219,7 @@ class AuTR(nn.Module):
                 f"{semantic_foreground!r}"
             )
         self.semantic_foreground = semantic_foreground
-        if channels_last:
-            for part in (backbone, audio_encoder):
-                if part is not None:
-                    part.to(memory_format=torch.channels_last)
-        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
-        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
-        # Encoders whose every parameter is frozen (the paper's pretrained backbone and VGGish)
-        # stay in eval mode (fixed BatchNorm statistics) and run without autograd.
-        self.frozen = tuple(
-            name for name in ("backbone", "audio_encoder") if _is_frozen(getattr(self, name))
-        )
-        # BatchNorm-folded copies of the encoders, outside the state dict (modeling/fold_bn.py)
-        self._folded = None
-        if fold_bn:
-            self._folded = {
-                name: FoldedCopy(getattr(self, name), name)
-                for name in ("backbone", "audio_encoder")
-                if getattr(self, name) is not None
-            }
         self.train(self.training)
-
-    def train(self, mode=True):
-        super().train(mode)
-        for name in getattr(self, "frozen", ()):
-            getattr(self, name).eval()
-        return self
 
     @classmethod
     def from_config(cls, cfg):
@@ -378,47 +345,14 @@ class AuTR(nn.Module):
             "semantic_foreground": a.TEST.SEMANTIC_FOREGROUND,
         }
 
-    @property
-    def device(self):
-        return self.pixel_mean.device
-
     # ------------------------------------------------------------------ stages (also used by
-    # tools/benchmark.py for the per-component time split)
-    def preprocess(self, batched_inputs):
-        frames = [x["frames"].to(self.device) for x in batched_inputs]
-        for x, f in zip(batched_inputs, frames):
-            if f.shape[0] != self.num_frames:
-                raise ValueError(
-                    f"clip {x.get('clip_id', '?')}: {f.shape[0]} frames, model "
-                    f"expects {self.num_frames} (INPUT.SAMPLING_FRAME_NUM)"
-                )
-        flat = [(f.float() - self.pixel_mean) / self.pixel_std for clip in frames for f in clip]
-        return ImageList.from_tensors(flat, self.backbone.size_divisibility)
-
-    def encode_visual(self, images):
-        """``[B*T,3,H,W]`` normalised -> the backbone's feature dict (no autograd when frozen)."""
-        if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return self._run_encoder("backbone", images)
-
-    def _run_encoder(self, name, x):
-        """An encoder on its input: without autograd when frozen, and then (or at inference) its
-        BatchNorm-folded copy when it is in eval mode and MODEL.FOLD_BN is on."""
-        module = getattr(self, name)
-        grad = torch.is_grad_enabled() and name not in self.frozen
-        with torch.set_grad_enabled(grad):
-            if grad or module.training or self._folded is None:
-                return module(x)
-            return self._folded[name](x)
-
+    # tools/benchmark.py for the per-component time split; preprocess, encode_visual: AVEncoders)
     def encode_audio(self, mel):
         """log-mel ``[B*T,1,96,64]`` -> (``[B*T, d_model]`` audio tokens, the encoder's
         ``[B*T, E]`` embedding), or (None, None) without audio."""
         if self.audio_encoder is None:
             return None, None
-        if self.channels_last:
-            mel = mel.contiguous(memory_format=torch.channels_last)
-        emb = self._run_encoder("audio_encoder", mel)
+        emb = self.audio_embedding(mel)
         return self.audio_proj(emb), emb
 
     def audio_category_loss(self, embedding, batched_inputs):
@@ -483,11 +417,6 @@ class AuTR(nn.Module):
             )
             out = self.predict(q_outs[-1], mask_features, audio)
         return {k: v.float() for k, v in out.items()}, attention
-
-    def gather_audio(self, batched_inputs):
-        if self.audio_encoder is None:
-            return None
-        return torch.cat([x["audio"] for x in batched_inputs]).to(self.device)
 
     def gather_valid(self, batched_inputs):
         """``[B*T]`` bool of the real frames of padded clips ("frame_valid"), None when none is."""

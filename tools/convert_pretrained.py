@@ -9,6 +9,10 @@
   # check that a timm (e.g. PVT-v2) or VGGish state dict loads (reports key mismatches)
   python tools/convert_pretrained.py timm pvt_v2_b5.pth --name pvt_v2_b5
   python tools/convert_pretrained.py vggish vggish-10086976.pth
+  # a TPAVI checkpoint in AVSBench's layout (R50 or PVT-v2-b5; S4, MS3 or AVSS) -> the project's
+  # TPAVI (MODEL.META_ARCHITECTURE "TPAVI"), with the released VGGish beside it
+  python tools/convert_pretrained.py tpavi S4_resnet_best.pth pretrained/tpavi_s4_r50.pth \
+      --vggish pretrained/vggish-10086976.pth
 
 The ResNet .pkl is what MODEL.WEIGHTS takes (configs/avsbench/*/autr_R50.yaml, which also sets
 RESNETS.STRIDE_IN_1X1 False as torchvision's ResNet needs). timm backbone and VGGish files are
@@ -39,6 +43,72 @@ def torchvision_resnet_to_d2(state):
         nk = re.sub(r"bn(\d)", r"conv\1.norm", nk)
         nk = nk.replace("downsample.0", "shortcut").replace("downsample.1", "shortcut.norm")
         out[nk] = v.detach().cpu().numpy()
+    return out
+
+
+# AVSBench's TPAVI (avs_scripts/avs_*/model/*_AVSModel.py): keys the project's TPAVI does not have
+TPAVI_UNUSED = (
+    r"^resnet\.layer[34]_2\.",  # a second copy of ResNet stages 3-4, never run
+)
+TPAVI_DECODER = ("conv1.", "conv2.", "conv3.", "conv4.", "path", "tpavi_b", "output_conv.")
+
+
+def official_tpavi_to_project(state, pvt_name="pvt_v2_b5"):
+    """A TPAVI state dict in AVSBench's layout -> the project's TPAVI keys (``backbone.*`` and
+    the decoder's own names, which are the official ones). Returns (state, dropped keys).
+
+    R50: ``resnet.*`` is torchvision's ResNet-50 with stages 3-4 named ``layer3_1`` / ``layer4_1``
+    (and an unused copy, ``layer3_2`` / ``layer4_2``, dropped) -> Detectron2's names. PVT-v2:
+    ``encoder_backbone.*`` is the official PVT release's layout -> timm's through timm's own
+    converter. Every other key must be the decoder's; anything else is an error naming it."""
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    out, dropped, leftovers = {}, [], []
+    resnet = {}
+    pvt = {}
+    for k, v in state.items():
+        if any(re.match(p, k) for p in TPAVI_UNUSED):
+            dropped.append(k)
+        elif k.startswith("resnet."):
+            key = k[len("resnet.") :].replace("layer3_1", "layer3").replace("layer4_1", "layer4")
+            resnet[key] = v
+        elif k.startswith("encoder_backbone."):
+            pvt[k[len("encoder_backbone.") :]] = v
+        elif k.startswith(TPAVI_DECODER):
+            out[k] = v
+        else:
+            leftovers.append(k)
+    if leftovers:
+        raise SystemExit(f"not a TPAVI key: {', '.join(leftovers[:8])} ({len(leftovers)} in all)")
+    if resnet:
+        for k, v in torchvision_resnet_to_d2(resnet).items():
+            out["backbone." + k] = torch.as_tensor(v)
+    if pvt:
+        out.update(pvt_to_backbone(pvt, pvt_name))
+    return out, dropped
+
+
+def pvt_to_backbone(state, name):
+    """The official PVT-v2 release's keys -> ``backbone.body.*`` of the project's timm backbone
+    (timm's checkpoint_filter_fn, then features_only's names)."""
+    import timm
+    from timm.models.pvt_v2 import checkpoint_filter_fn
+
+    from autr_d2.modeling.backbone.timm_backbone import _key
+
+    model = timm.create_model(name, pretrained=False)
+    converted = checkpoint_filter_fn(state, model)
+    body = timm.create_model(name, pretrained=False, features_only=True).state_dict()
+    by_key = {_key(k): k for k in body}
+    out, unmatched = {}, []
+    for k, v in converted.items():
+        name_k = by_key.get(_key(k))
+        if name_k is None:
+            unmatched.append(k)
+            continue
+        out["backbone.body." + name_k] = v
+    unmatched = [k for k in unmatched if not k.startswith(("head", "norm."))]
+    if unmatched:
+        raise SystemExit(f"PVT keys with no place in {name}: {', '.join(unmatched[:8])}")
     return out
 
 
@@ -101,9 +171,17 @@ def main(argv=None):
     v.add_argument("--name", default="pvt_v2_b5")
     g = sub.add_parser("vggish", help="check a VGGish state dict")
     g.add_argument("src")
+    t = sub.add_parser("tpavi", help="an AVSBench TPAVI checkpoint -> the project's TPAVI")
+    t.add_argument("src")
+    t.add_argument("dst")
+    t.add_argument(
+        "--vggish", default="", help="the released VGGish to include (inference needs it)"
+    )
+    t.add_argument("--pvt-name", default="pvt_v2_b5", help="timm name of a PVT-v2 backbone")
+    t.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
 
-    if args.kind in ("resnet50", "efficientnet_lite0"):
+    if args.kind in ("resnet50", "efficientnet_lite0", "tpavi"):
         if os.path.exists(args.dst) and not args.overwrite:
             raise SystemExit(f"{args.dst} exists; pass --overwrite to replace it")
         os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
@@ -113,6 +191,17 @@ def main(argv=None):
         )
         torch.save(state, args.dst)
         print(f"wrote {len(state)} tensors (timm tf_efficientnet_lite0) to {args.dst}")
+        return 0
+    if args.kind == "tpavi":
+        state, dropped = official_tpavi_to_project(load_state(args.src), args.pvt_name)
+        if args.vggish:
+            state.update({"audio_encoder." + k: v for k, v in load_state(args.vggish).items()})
+        torch.save({"model": state, "__author__": "AVSBench TPAVI, converted"}, args.dst)
+        print(
+            f"wrote {len(state)} tensors to {args.dst}; dropped {len(dropped)} keys the official "
+            "model never runs (resnet.layer3_2/4_2)"
+            + ("" if args.vggish else "; no VGGish given: set MODEL.AUDIO.WEIGHTS for training")
+        )
         return 0
     if args.kind == "resnet50":
         model = torchvision_resnet_to_d2(load_state(args.src))

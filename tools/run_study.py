@@ -3,12 +3,14 @@
 breaks (noise, same-category sources, switching, off-screen sound).
 
 Rows (each a set of config overrides on the recipe's config, trained with the same budget and
-seeds): AuTR; learned queries; dot-product mask head; visual only; 1 / 10 queries (AuTR has 5);
-without the sound loss; on request (--variants) AuTR trained in bf16 mixed precision; next to
-the evaluator's two trivial baselines. Columns: M_J / M_F on test,
+seeds): AuTR; visual only; AuTR with the strict audio encoder (pretrained without the open-set
+categories); learned queries; dot-product mask head; TPAVI (AVSBench's baseline, its own config
+with the same encoders, data and solver); on request (--variants) 1 / 10 queries
+(AuTR has 5), without the sound loss, bf16 mixed precision, the light pixel decoder; next to the
+evaluator's two trivial baselines. Columns: M_J / M_F on test,
 test_unseen and test_openset, mean +- std over seeds, M_J against the number of silent
 distractors, a training curve (loss, val M_J), and with --probes the probe splits
-(autr_d2/data/synth_probes.py): M_J against SNR and telephone audio, same-category copies, MS3 M_J
+(autr_d2/data/synth/probes.py): M_J against SNR and telephone audio, same-category copies, MS3 M_J
 against the switching period, and the predicted foreground when the sound is off screen.
 
 python tools/run_study.py --quick          # every row once, small data and budget (< 30 min, CPU)
@@ -35,11 +37,19 @@ RECIPES = {
     "paper": "configs/avs_synth/paper/{s}_autr_effl0.yaml",
     "scratch": "configs/avs_synth/{s}_autr_R18.yaml",
 }
+STRICT = "strict audio encoder"
+# rows that are another model: their own config (same data, encoders, solver and budget)
+VARIANT_CONFIGS = {"TPAVI": "configs/avs_synth/paper/{s}_tpavi_effl0.yaml"}
 VARIANTS = {  # row -> config overrides on the recipe
     "AuTR": [],
     "learned queries": ["MODEL.AUTR.QUERY_INIT", "learned"],
     "dot-product head": ["MODEL.AUTR.MASK_HEAD", "dot"],
     "visual only": ["MODEL.AUDIO.ENABLED", "False"],
+    # AuTR whose frozen VGGish never heard the open-set categories (tools/pretrain_audio.py
+    # --strict): the encoder AudioSet would not give, for what open-set M_J owes to hearing them
+    STRICT: [],
+    # AVSBench's TPAVI (autr_d2/baselines/tpavi.py) on the same frozen encoders and data
+    "TPAVI": [],
     "1 query": ["MODEL.AUTR.NUM_QUERIES", "1"],
     "10 queries": ["MODEL.AUTR.NUM_QUERIES", "10"],
     "without the sound loss": ["MODEL.AUTR.SOUND_WEIGHT", "0.0", "MODEL.AUTR.COST_SOUND", "0.0"],
@@ -50,7 +60,13 @@ VARIANTS = {  # row -> config overrides on the recipe
     # does the faster head cost accuracy? A speed check, not an ablation of the paper's parts.
     "light pixel decoder": ["MODEL.AUTR.PIXEL_DECODER", "light_fpn"],
 }
-OPTIONAL_VARIANTS = ("bf16 training", "light pixel decoder")
+OPTIONAL_VARIANTS = (
+    "1 query",
+    "10 queries",
+    "without the sound loss",
+    "bf16 training",
+    "light pixel decoder",
+)
 DEFAULT_VARIANTS = [v for v in VARIANTS if v not in OPTIONAL_VARIANTS]
 SPLITS = ("test", "test_unseen", "test_openset")
 SWAPPED = "test, another clip's audio"
@@ -70,7 +86,7 @@ MODES = {
         "iters": 1000,
         "seeds": [1, 2, 3],
         "probes": 100,
-        "audio_steps": 800,  # the README's tables
+        "audio_steps": 3000,  # the study's tables
         "sizes": None,
         "output": "output/study",
     },
@@ -373,8 +389,7 @@ def main(args):
     except OutputDirError as e:
         raise SystemExit(f"error: {e}") from None
     t0 = time.perf_counter()
-    from autr_d2.data.synth import DEFAULT_SIZES, ensure_avs_synth
-    from autr_d2.data.synth_probes import PROBES
+    from autr_d2.data.synth import DEFAULT_SIZES, PROBES, ensure_avs_synth
 
     sizes = {s: dict((mode["sizes"] or DEFAULT_SIZES)[s]) for s in args.subsets}
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
@@ -386,15 +401,21 @@ def main(args):
         ensure_avs_synth(os.path.join(datasets, "avs_synth"), sizes)
     except (OutputDirError, ValueError) as e:  # names the folder and the problem
         raise SystemExit(f"error: {e}") from None
-    encoders = []
+    encoders = {}  # row -> the encoders' config overrides
     if args.recipe == "paper" and not args.score_only:
         from run_demo import pretrained_encoders  # tools/ is on sys.path when run as a script
 
-        encoders = pretrained_encoders(env, args.audio_steps or mode["audio_steps"])
+        steps = args.audio_steps or mode["audio_steps"]
+        default = pretrained_encoders(env, steps)
+        encoders = dict.fromkeys(args.variants, default)
+        if STRICT in args.variants:
+            encoders[STRICT] = pretrained_encoders(env, steps, strict=True)
 
     runs, missing = [], []
     for subset, variant, seed, run_dir, with_val in plan(out, args.subsets, args.variants, seeds):
-        config = os.path.join(ROOT, RECIPES[args.recipe].format(s=subset))
+        config = os.path.join(
+            ROOT, VARIANT_CONFIGS.get(variant, RECIPES[args.recipe]).format(s=subset)
+        )
         curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
         if args.score_only:  # model_final.pth holds the encoders' weights too
             if not trained(run_dir):
@@ -402,7 +423,7 @@ def main(args):
                 continue
             opts = [*VARIANTS[variant], *args.opts]
         else:
-            opts = [*encoders, *VARIANTS[variant], *args.opts]
+            opts = [*encoders.get(variant, []), *VARIANTS[variant], *args.opts]
             train(config, run_dir, seed, iters, with_val, env, opts)
         runs.append((subset, variant, seed, config, run_dir, curve, opts))
     if missing:
@@ -493,7 +514,7 @@ def get_parser():
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
     p.add_argument("--probes", type=int, default=None, help="clips per probe split (0: none)")
     p.add_argument(
-        "--audio-steps", type=int, default=0, help="VGGish pretraining (paper; 800, quick: 300)"
+        "--audio-steps", type=int, default=0, help="VGGish pretraining (paper; 3000, quick: 300)"
     )
     p.add_argument("--output", default="", help="default output/study[_quick][_scratch]")
     p.add_argument("--datasets", default="", help="an existing DETECTRON2_DATASETS to use")
