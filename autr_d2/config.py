@@ -151,18 +151,20 @@ def add_autr_config(cfg):
     # Pixel decoder: "fpn" = every IN_FEATURES map is projected to HIDDEN_DIM and fused with
     # audio, then an FPN; "light_fpn" = the finest map (stride 4) skips the AV encoder and enters
     # at MASK_DIM through a lateral 1x1 conv, as in Mask2Former (faster, slightly less accurate:
-    # README "Speed"; modeling/pixel_decoder.py; the finest map must then not be in
-    # ENC_IN_FEATURES or DEC_IN_FEATURES).
+    # docs/speed.md; modeling/pixel_decoder.py; the finest map must then not be in
+    # ENC_IN_FEATURES or DEC_IN_FEATURES); or a class in PIXEL_DECODER_REGISTRY
+    # (modeling/registry.py).
     cfg.MODEL.AUTR.PIXEL_DECODER = "fpn"
     # How queries start: "audio" = projection of the frame's audio embedding + learnable query
     # embeddings (AuTR); "learned" = learnable embeddings only (ablation).
     cfg.MODEL.AUTR.QUERY_INIT = "audio"
     # Mask head: "dynamic" = per-query CondInst-style conv head (AuTR); "dot" = Mask2Former-style
-    # dot product between a query embedding and the mask features (ablation).
+    # dot product between a query embedding and the mask features (ablation); or a class in
+    # MASK_HEAD_REGISTRY.
     cfg.MODEL.AUTR.MASK_HEAD = "dynamic"
     # Sound score of a query: "linear" = a linear layer on the query (the paper); "audio_match" =
     # that plus a dot product between the query and the frame's audio embedding (modeling/
-    # sound_head.py; falls back to "linear" without audio).
+    # sound_head.py; falls back to "linear" without audio); or a class in SOUND_HEAD_REGISTRY.
     cfg.MODEL.AUTR.SOUND_HEAD = "linear"
     # Channels of the dynamic head's input branch and hidden layers.
     cfg.MODEL.AUTR.DYNAMIC_CHANNELS = 8

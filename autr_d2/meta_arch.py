@@ -234,9 +234,7 @@ class AuTR(AVEncoders):
                 f"(it gives {sorted(shapes)}); check MODEL.RESNETS.OUT_FEATURES"
             )
         dim = a.HIDDEN_DIM
-        pixel_decoder = build_pixel_decoder(
-            a.PIXEL_DECODER, a.IN_FEATURES, dim, a.MASK_DIM, shapes[a.IN_FEATURES[0]].channels
-        )
+        pixel_decoder = build_pixel_decoder(cfg, shapes)
         av_features = a.IN_FEATURES if pixel_decoder.fuses_finest else a.IN_FEATURES[1:]
         for key in ("ENC_IN_FEATURES", "DEC_IN_FEATURES"):
             if not set(a.get(key)) <= set(av_features):
@@ -313,10 +311,8 @@ class AuTR(AVEncoders):
                 len(a.DEC_IN_FEATURES),
                 query_init,
             ),
-            "mask_head": build_mask_head(
-                a.MASK_HEAD, dim, a.MASK_DIM, a.DYNAMIC_CHANNELS, a.DYNAMIC_LAYERS
-            ),
-            "sound_head": build_sound_head(sound_head, dim),
+            "mask_head": build_mask_head(cfg),
+            "sound_head": build_sound_head(cfg, sound_head),
             "criterion": AVSCriterion(
                 matcher,
                 weight_dict,

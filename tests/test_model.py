@@ -111,7 +111,7 @@ def test_light_pixel_decoder_takes_the_raw_finest_map():
                 ["res3", "res2"],
             )
         )
-    with pytest.raises(ValueError, match="'fpn' or 'light_fpn'"):
+    with pytest.raises(ValueError, match="PIXEL_DECODER 'deformable'.*fpn, light_fpn"):
         build_model(tiny_cfg("MODEL.AUTR.PIXEL_DECODER", "deformable"))
 
 
@@ -128,12 +128,44 @@ def test_audio_queries_depend_on_audio_learned_do_not():
 def test_sound_heads_linear_ignores_audio_match_uses_it():
     torch.manual_seed(0)
     q, a1, a2 = torch.randn(3, 4, 16), torch.randn(3, 16), torch.randn(3, 16)
-    linear, match = build_sound_head("linear", 16), build_sound_head("audio_match", 16)
+    cfg = tiny_cfg("MODEL.AUTR.HIDDEN_DIM", 16)
+    linear, match = build_sound_head(cfg, "linear"), build_sound_head(cfg, "audio_match")
     assert set(linear.state_dict()) == {"weight", "bias"}  # old checkpoints keep loading
     assert torch.equal(linear(q, a1), linear(q, a2)) and linear(q).shape == (3, 4)
     assert match(q, a1).shape == (3, 4) and not torch.allclose(match(q, a1), match(q, a2))
-    with pytest.raises(ValueError, match="SOUND_HEAD"):
-        build_sound_head("mlp", 16)
+    with pytest.raises(ValueError, match="SOUND_HEAD 'mlp' is not registered.*audio_match"):
+        build_sound_head(cfg, "mlp")
+
+
+def test_a_registered_mask_head_is_one_config_line_away():
+    """docs/extending.md's promise: register a class, name it in the config, train."""
+    from torch import nn
+
+    from autr_d2.modeling import MASK_HEAD_REGISTRY
+
+    if "ConstantMaskHead" not in [n for n, _ in MASK_HEAD_REGISTRY]:
+
+        @MASK_HEAD_REGISTRY.register()
+        class ConstantMaskHead(nn.Module):  # every query predicts a learned constant map
+            def __init__(self, cfg):
+                super().__init__()
+                self.bias = nn.Parameter(torch.zeros(1))
+
+            def forward(self, queries, mask_features):
+                n, q = queries.shape[:2]
+                return self.bias.expand(n, q, *mask_features.shape[-2:])
+
+    model = build_model(tiny_cfg("MODEL.AUTR.MASK_HEAD", "ConstantMaskHead"))
+    assert type(model.mask_head).__name__ == "ConstantMaskHead"
+    model.train()
+    with EventStorage():
+        losses = model([random_clip(64)])
+    sum(losses.values()).backward()
+    assert model.mask_head.bias.grad is not None  # trained through the model's losses
+    with pytest.raises(ValueError, match="MASK_HEAD 'Nope' is not registered.*dot, dynamic"):
+        build_model(tiny_cfg("MODEL.AUTR.MASK_HEAD", "Nope"))
+    with pytest.raises(ValueError, match="PIXEL_DECODER 'fpn2'.*fpn, light_fpn"):
+        build_model(tiny_cfg("MODEL.AUTR.PIXEL_DECODER", "fpn2"))
 
 
 def test_matcher_recovers_known_permutation():
@@ -321,7 +353,7 @@ def test_every_config_merges_and_builds(path):
         cfg.defrost()
         cfg.MODEL.TIMM.NAME = "pvt_v2_b0"
     model = build_model(cfg)
-    assert type(model).__name__ == "AuTR"
+    assert type(model).__name__ == cfg.MODEL.META_ARCHITECTURE in ("AuTR", "TPAVI")
 
 
 # ----------------------------------------------------------------------------- weights

@@ -2,13 +2,16 @@
 
 import torch
 import torch.nn.functional as F
+from detectron2.config import configurable
 from torch import nn
 
 from .layers import MLP
+from .registry import MASK_HEAD_REGISTRY, lookup
 
 __all__ = ["DynamicMaskHead", "DotMaskHead", "build_mask_head"]
 
 
+@MASK_HEAD_REGISTRY.register()
 class DynamicMaskHead(nn.Module):
     """CondInst-style dynamic convolution.
 
@@ -23,6 +26,7 @@ class DynamicMaskHead(nn.Module):
         num_layers: number of dynamic 1x1 layers (the last outputs one logit).
     """
 
+    @configurable
     def __init__(self, dim, mask_dim, channels=8, num_layers=3):
         super().__init__()
         self.reduce = nn.Conv2d(mask_dim, channels, 1)
@@ -31,6 +35,16 @@ class DynamicMaskHead(nn.Module):
         n_params = sum(a * b + b for a, b in self.shapes)
         self.param_gen = MLP(dim, dim, n_params, 2)
         self.ref_point = nn.Linear(dim, 2)
+
+    @classmethod
+    def from_config(cls, cfg):
+        a = cfg.MODEL.AUTR
+        return {
+            "dim": a.HIDDEN_DIM,
+            "mask_dim": a.MASK_DIM,
+            "channels": a.DYNAMIC_CHANNELS,
+            "num_layers": a.DYNAMIC_LAYERS,
+        }
 
     def forward(self, queries, mask_features):
         """queries ``[N, Q, D]``, mask_features ``[N, M, H, W]`` -> logits ``[N, Q, H, W]``."""
@@ -58,21 +72,27 @@ class DynamicMaskHead(nn.Module):
         return y.reshape(n, q, h, w)
 
 
+@MASK_HEAD_REGISTRY.register()
 class DotMaskHead(nn.Module):
     """Mask2Former-style: an MLP embedding of each query dotted with the mask features."""
 
+    @configurable
     def __init__(self, dim, mask_dim):
         super().__init__()
         self.embed = MLP(dim, dim, mask_dim, 3)
+
+    @classmethod
+    def from_config(cls, cfg):
+        return {"dim": cfg.MODEL.AUTR.HIDDEN_DIM, "mask_dim": cfg.MODEL.AUTR.MASK_DIM}
 
     def forward(self, queries, mask_features):
         """queries ``[N, Q, D]``, mask_features ``[N, M, H, W]`` -> logits ``[N, Q, H, W]``."""
         return torch.einsum("nqc,nchw->nqhw", self.embed(queries), mask_features)
 
 
-def build_mask_head(kind, dim, mask_dim, channels=8, num_layers=3):
-    if kind == "dynamic":
-        return DynamicMaskHead(dim, mask_dim, channels, num_layers)
-    if kind == "dot":
-        return DotMaskHead(dim, mask_dim)
-    raise ValueError(f"MODEL.AUTR.MASK_HEAD must be 'dynamic' or 'dot', got {kind!r}")
+SHORT_NAMES = {"dynamic": "DynamicMaskHead", "dot": "DotMaskHead"}
+
+
+def build_mask_head(cfg):
+    """``MODEL.AUTR.MASK_HEAD`` (a registered class or a short name) -> the module."""
+    return lookup(MASK_HEAD_REGISTRY, "MASK_HEAD", cfg.MODEL.AUTR.MASK_HEAD, SHORT_NAMES)(cfg)

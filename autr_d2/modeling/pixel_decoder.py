@@ -1,9 +1,11 @@
 """Pixel decoders: fused multi-scale maps -> stride-4 mask features (+ refined maps)."""
 
 import torch.nn.functional as F
+from detectron2.config import configurable
 from torch import nn
 
 from .layers import GroupNorm
+from .registry import PIXEL_DECODER_REGISTRY, lookup
 
 __all__ = ["FPNPixelDecoder", "LightFPNPixelDecoder", "build_pixel_decoder"]
 
@@ -31,6 +33,7 @@ def _top_down(features, names, convs):
     return y, out
 
 
+@PIXEL_DECODER_REGISTRY.register()
 class FPNPixelDecoder(nn.Module):
     """Top-down path over maps that already share ``dim`` channels (the AV encoder's output).
 
@@ -46,12 +49,18 @@ class FPNPixelDecoder(nn.Module):
 
     fuses_finest = True  # the finest map comes through the AV encoder (projected, audio-fused)
 
+    @configurable
     def __init__(self, names, dim, mask_dim):
         super().__init__()
         self.names = list(names)
         self.convs = nn.ModuleDict({n: _conv_gn_relu(dim, dim) for n in self.names[1:-1]})
         self.mask_conv = _conv_gn_relu(dim, mask_dim)
         self.mask_proj = nn.Conv2d(mask_dim, mask_dim, 1)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        a = cfg.MODEL.AUTR
+        return {"names": a.IN_FEATURES, "dim": a.HIDDEN_DIM, "mask_dim": a.MASK_DIM}
 
     def forward(self, features):
         """{name: ``[N, dim, H_i, W_i]``} -> (mask features ``[N, mask_dim, H_0, W_0]``,
@@ -60,6 +69,7 @@ class FPNPixelDecoder(nn.Module):
         return self.mask_proj(self.mask_conv(y)), out
 
 
+@PIXEL_DECODER_REGISTRY.register()
 class LightFPNPixelDecoder(nn.Module):
     """The FPN with a thin finest level, as Mask2Former's pixel decoder treats stride 4.
 
@@ -81,6 +91,7 @@ class LightFPNPixelDecoder(nn.Module):
 
     fuses_finest = False
 
+    @configurable
     def __init__(self, names, dim, mask_dim, finest_channels):
         super().__init__()
         self.names = list(names)
@@ -92,6 +103,16 @@ class LightFPNPixelDecoder(nn.Module):
         self.mask_conv = _conv_gn_relu(mask_dim, mask_dim)
         self.mask_proj = nn.Conv2d(mask_dim, mask_dim, 1)
 
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        a = cfg.MODEL.AUTR
+        return {
+            "names": a.IN_FEATURES,
+            "dim": a.HIDDEN_DIM,
+            "mask_dim": a.MASK_DIM,
+            "finest_channels": input_shape[a.IN_FEATURES[0]].channels,
+        }
+
     def forward(self, features):
         """{name: map}, ``names[0]`` ``[N, C_0, H_0, W_0]`` raw, the others ``[N, dim, H_i, W_i]``
         -> (mask features ``[N, mask_dim, H_0, W_0]``, {name: refined map})."""
@@ -101,10 +122,11 @@ class LightFPNPixelDecoder(nn.Module):
         return self.mask_proj(self.mask_conv(y)), out
 
 
-def build_pixel_decoder(name, names, dim, mask_dim, finest_channels):
-    """MODEL.AUTR.PIXEL_DECODER -> the module ("fpn" or "light_fpn")."""
-    if name == "fpn":
-        return FPNPixelDecoder(names, dim, mask_dim)
-    if name == "light_fpn":
-        return LightFPNPixelDecoder(names, dim, mask_dim, finest_channels)
-    raise ValueError(f"MODEL.AUTR.PIXEL_DECODER must be 'fpn' or 'light_fpn', got {name!r}")
+SHORT_NAMES = {"fpn": "FPNPixelDecoder", "light_fpn": "LightFPNPixelDecoder"}
+
+
+def build_pixel_decoder(cfg, input_shape):
+    """``MODEL.AUTR.PIXEL_DECODER`` (a registered class or a short name) -> the module;
+    `input_shape` is the backbone's ``output_shape()``."""
+    name = cfg.MODEL.AUTR.PIXEL_DECODER
+    return lookup(PIXEL_DECODER_REGISTRY, "PIXEL_DECODER", name, SHORT_NAMES)(cfg, input_shape)
