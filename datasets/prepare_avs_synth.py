@@ -24,7 +24,7 @@ from autr_d2.data.synth import (
 from autr_d2.utils.outputs import OutputDirError
 
 
-def main(argv=None):
+def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--root",
@@ -81,7 +81,11 @@ def main(argv=None):
                 default=SEMANTIC_SIZES[label][split],
                 help=f"with --semantic: {label} {split} clips",
             )
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = get_parser().parse_args(argv)
     folder = "avs_synth_semantic" if args.semantic else "avs_synth"
     root = args.root or os.path.join(os.getenv("DETECTRON2_DATASETS", "datasets"), folder)
     cfg = SynthConfig(seed=args.seed, media=args.media, s4_train_masks=args.s4_train_masks)

@@ -19,8 +19,8 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
         *("--config-file", CONFIG, "--repeats", "1", "--warmup", "0", "--loader-batches", "2"),
         *("--json", str(out), *TINY),
     )
-    assert "AuTR / backbone" in res.stdout
-    assert "AuTR / backbone in FLOPs" in res.stdout
+    assert "model / backbone" in res.stdout
+    assert "model / backbone in FLOPs" in res.stdout
     r = json.loads(out.read_text())
     for key in ("params_M", "gflops_per_clip", "peak_memory_MB", "device", "threads"):
         assert r[key]
@@ -48,6 +48,32 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
     before_ms, after_ms = (float(c) for c in row.strip("|").split("|")[1:])
     assert abs(after_ms - before_ms / 2) <= 1
     assert "| precision | float32 | bfloat16 |" in lines
+
+
+def test_benchmark_times_tpavi_by_its_parts(synth_root, tmp_path):
+    """TPAVI gets the same figures as AuTR (issue: speed "for both"), its split by its own
+    parts; it used to fail on AuTR's audio stage name."""
+    out = tmp_path / "tpavi.json"
+    cfg = os.path.join(ROOT, "configs", "avs_synth", "paper", "s4_tpavi_effl0.yaml")
+    small = [
+        "MODEL.TPAVI.CHANNELS",
+        "16",
+        "MODEL.AUDIO.WIDTH_MULT",
+        "0.125",
+        "INPUT.SIZE_TEST",
+        "64",
+    ]
+    run_tool(
+        synth_root,
+        "benchmark.py",
+        *("--config-file", cfg, "--repeats", "1", "--warmup", "0", "--loader-batches", "0"),
+        *("--json", str(out), *small, "INPUT.SIZE_TRAIN", "64", "SOLVER.IMS_PER_BATCH", "1"),
+    )
+    r = json.loads(out.read_text())
+    parts = {"backbone", "audio_encoder", "tpavi_projections", "tpavi_blocks", "tpavi_fusion"}
+    assert parts | {"tpavi_output"} <= set(r["inference"]["split_ms"])
+    assert not {"av_encoder", "query_decoder"} & set(r["inference"]["split_ms"])
+    assert r["params_M"] > 0 and r["inference"]["latency_ms_per_clip"] > 0
 
 
 def test_benchmark_loader_removes_the_tree_it_made(tmp_path, monkeypatch):

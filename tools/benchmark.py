@@ -40,13 +40,18 @@ from autr_d2.utils.precision import autocast, resolve_dtype
 
 # the encoders are timed through the model's stages, which run what inference runs (their
 # BatchNorm-folded copies with MODEL.FOLD_BN, channels-last, no autograd when frozen)
-STAGES = {"backbone": "encode_visual", "audio_encoder": "encode_audio"}
+STAGES = {"backbone": "encode_visual", "audio_encoder": "audio_embedding"}
+# component -> the model's modules it sums (AuTR's, then TPAVI's; a model times those it has)
 COMPONENTS = {
-    "av_encoder": "av_encoder",
-    "pixel_decoder": "pixel_decoder",
-    "query_decoder": "query_decoder",
-    "mask_head": "mask_head",
-    "criterion": "criterion",
+    "av_encoder": ("av_encoder",),
+    "pixel_decoder": ("pixel_decoder",),
+    "query_decoder": ("query_decoder",),
+    "mask_head": ("mask_head",),
+    "criterion": ("criterion",),
+    "tpavi_projections": ("conv1", "conv2", "conv3", "conv4"),
+    "tpavi_blocks": ("tpavi_b1", "tpavi_b2", "tpavi_b3", "tpavi_b4"),
+    "tpavi_fusion": ("path4", "path3", "path2", "path1"),
+    "tpavi_output": ("output_conv",),
 }
 
 
@@ -108,12 +113,13 @@ class ComponentTimer:
                 continue
             setattr(model, method, self._wrap(name, getattr(model, method)))
             self.wrapped.append(method)
-        for name, attr in COMPONENTS.items():
-            module = getattr(model, attr, None)
-            if module is None:
-                continue
-            self.handles.append(module.register_forward_pre_hook(self._pre(name)))
-            self.handles.append(module.register_forward_hook(self._post(name)))
+        for name, attrs in COMPONENTS.items():
+            for attr in attrs:
+                module = getattr(model, attr, None)
+                if not isinstance(module, torch.nn.Module):
+                    continue
+                self.handles.append(module.register_forward_pre_hook(self._pre(name)))
+                self.handles.append(module.register_forward_hook(self._post(name)))
 
     def _pre(self, name):
         def hook(*_):
@@ -279,8 +285,8 @@ def print_table(res, name):
         ("inference latency / clip", f"{inf['latency_ms_per_clip']:.0f} ms"),
         ("inference frames/s", f"{inf['frames_per_s']:.2f}"),
         ("backbone alone / clip", f"{inf['backbone_alone_ms']:.0f} ms"),
-        ("AuTR / backbone", f"{inf['overhead_over_backbone']:.2f}x"),
-        ("AuTR / backbone in FLOPs", _ratio(res["flops_over_backbone"])),
+        ("model / backbone", f"{inf['overhead_over_backbone']:.2f}x"),
+        ("model / backbone in FLOPs", _ratio(res["flops_over_backbone"])),
         ("achieved GFLOP/s (inference)", f"{inf['achieved_gflops']:.0f}"),
         (
             "peak GFLOP/s (matmul, conv)",
@@ -303,11 +309,13 @@ def print_table(res, name):
 
 
 COMPARE_ROWS = [
+    ("params (M)", ("params_M",), "{:.1f}"),
+    ("GFLOPs per clip", ("gflops_per_clip",), "{:.2f}"),
     ("inference latency / clip (ms)", ("inference", "latency_ms_per_clip"), "{:.0f}"),
     ("inference frames/s", ("inference", "frames_per_s"), "{:.1f}"),
     ("backbone alone / clip (ms)", ("inference", "backbone_alone_ms"), "{:.0f}"),
-    ("AuTR / backbone", ("inference", "overhead_over_backbone"), "{:.2f}x"),
-    ("AuTR / backbone in FLOPs", ("flops_over_backbone",), "{:.2f}x"),
+    ("model / backbone", ("inference", "overhead_over_backbone"), "{:.2f}x"),
+    ("model / backbone in FLOPs", ("flops_over_backbone",), "{:.2f}x"),
     ("training step (s)", ("train", "step_s"), "{:.2f}"),
     ("train clips/s", ("train", "clips_per_s"), "{:.2f}"),
     ("peak memory (MB)", ("peak_memory_MB",), "{:.0f}"),

@@ -153,7 +153,7 @@ def load_state(path):
     return state
 
 
-def main(argv=None):
+def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="kind", required=True)
     r = sub.add_parser("resnet50", help="torchvision ResNet-50 -> Detectron2 pickle")
@@ -179,7 +179,11 @@ def main(argv=None):
     )
     t.add_argument("--pvt-name", default="pvt_v2_b5", help="timm name of a PVT-v2 backbone")
     t.add_argument("--overwrite", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = get_parser().parse_args(argv)
 
     if args.kind in ("resnet50", "efficientnet_lite0", "tpavi"):
         if os.path.exists(args.dst) and not args.overwrite:

@@ -68,11 +68,15 @@ def flops_over_backbone(total, by_module):
     return total / backbone if backbone else None
 
 
-def main(argv=None):
+def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config-file", required=True)
     p.add_argument("opts", nargs=argparse.REMAINDER)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = get_parser().parse_args(argv)
     try:
         cfg = setup_cfg(args.config_file, args.opts)  # building a model reads no weight file
         params, total, by_module = count(cfg)

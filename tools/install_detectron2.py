@@ -239,7 +239,7 @@ def build_wheel(cache_dir, index_url):
     return glob.glob(os.path.join(cache_dir, f"detectron2-{WHEEL_VERSION}-*.whl"))[0]
 
 
-def main(argv=None):
+def get_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--from-git",
@@ -257,7 +257,11 @@ def main(argv=None):
         help="simple index that serves the pb1-detectron2 source archive",
     )
     parser.add_argument("--force", action="store_true", help="reinstall even if one imports")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = get_parser().parse_args(argv)
 
     try:
         import torch  # noqa: F401
