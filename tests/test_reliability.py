@@ -23,6 +23,7 @@ from autr_d2.data.datasets.avsbench import (
     load_avs_clips,
     register_avs_dataset,
 )
+from autr_d2.utils.outputs import MANIFEST
 
 from .conftest import tiny_cfg
 from .test_train import ROOT, train_net
@@ -307,6 +308,24 @@ def _prepare(root, *extra):
     ]
 
 
+def _manifest_entries(data):
+    """What the manifest records, in any order: {file: size or None (begun)}, {folder}; the
+    mtime of a finished file is left out (a second run's files have their own)."""
+    files, dirs = {}, set()
+    for line in data.decode().splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "=":
+            rel, size, _ = rest.rsplit(" ", 2)
+            files[rel] = int(size)
+        elif kind == "+":
+            files[rest] = None
+        elif kind == "-":
+            files.pop(rest, None)
+        elif kind == "d":
+            dirs.add(rest)
+    return files, dirs
+
+
 def _tree_bytes(root):
     out = {}
     for d, _, files in os.walk(root):
@@ -338,6 +357,11 @@ def test_interrupted_generator_resumes_to_the_same_dataset(tmp_path):
     for k in want:  # byte for byte what an uninterrupted run writes
         if k.endswith(".pkl"):  # a pickled tensor embeds its storage's address: compare values
             assert torch.equal(pickle.loads(got[k]), pickle.loads(want[k])), k
+        elif k == MANIFEST:  # the same entries and sizes; its mtimes are this run's own files'
+            files, dirs = _manifest_entries(got[k])
+            assert (files, dirs) == _manifest_entries(want[k])
+            assert set(files) == set(got) - {MANIFEST, ".autr_d2_output.json"}
+            assert None not in files.values()
         else:
             assert got[k] == want[k], k
 
