@@ -10,6 +10,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+# PyPI's torch 2.14.1 for Linux x86_64 is the CUDA 13.0 build. Another build of the same version:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu   (or .../whl/cu126; see INSTALL.md)
+TORCH_INDEX ?=
 # the audio bank's media (autr_d2/data/synth/catalog.py MEDIA_PACKAGES; a test keeps them equal):
 # Tux Paint's cut-outs, backgrounds and recordings, FluidR3 GM, and real recordings of a dozen
 # packages (~480 MB download, ~900 MB installed)
@@ -26,7 +29,7 @@ setup: $(VENV)/.stamp-setup
 $(VENV)/.stamp-setup: $(SETUP_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PINS)
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH_PINS)
 	$(PY) -m pip install --quiet -e ".[dev,offline,export]"
 	# tinysoundfont declares pyaudio (does not build without portaudio); it needs nothing else.
 	$(PY) -m pip install --quiet --no-deps "tinysoundfont>=0.3"
