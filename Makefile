@@ -15,7 +15,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 TORCH_INDEX ?=
 # the audio bank's media (autr_d2/data/synth/catalog.py MEDIA_PACKAGES; a test keeps them equal):
 # Tux Paint's cut-outs, backgrounds and recordings, FluidR3 GM, and real recordings of a dozen
-# packages (~480 MB download, ~900 MB installed)
+# packages (~480 MB download, 964 MiB installed)
 MEDIA_PKGS := csoundqt-examples fluid-soundfont-gm gcompris-qt-data lmms-common lugaru-data \
 	openttd-opensfx pekka-kana-2-data scorched3d-data searchandrescue-data sonic-pi-samples \
 	sound-theme-freedesktop tuxpaint-data tuxpaint-stamps-default wesnoth-1.16-data
