@@ -68,6 +68,29 @@ def test_noise_probes_are_the_test_clips_with_noise_at_the_asked_snr(probe_root)
             assert abs(measured - snr) < 1.0, (snr, measured)  # int16 + non-orthogonal noise
 
 
+def test_newsound_probe_is_the_test_clip_heard_through_held_out_recordings(probe_root):
+    """test_newsound separates new recordings from new pictures: the test clip's frames and masks
+    byte for byte, its categories, but every sounding object's recording from the held-out pool."""
+    infos = _infos(probe_root, "s4")
+    bank = build_asset_bank("procedural", 5)
+    test = load_avs_clips(probe_root, "s4", "test")
+    clips = load_avs_clips(probe_root, "s4", "test_newsound")
+    assert len(clips) == 3
+    for d, ref in zip(clips, test):
+        for a, b in zip(d["file_names"] + d["sem_seg_file_names"],
+                        ref["file_names"] + ref["sem_seg_file_names"]):  # fmt: skip
+            assert open(a, "rb").read() == open(b, "rb").read()
+        new, old = infos[d["clip_id"]], infos[ref["clip_id"]]
+        assert new["sounding_categories"] == old["sounding_categories"]
+        for o_new, o_old in zip(new["objects"], old["objects"]):
+            assert o_new["category"] == o_old["category"]
+            if o_new["sounding"]:
+                pools = {src: pool for _, pool, src in bank.categories[o_new["category"]].sounds}
+                assert pools[o_new["source"]] == "unseen" and pools[o_old["source"]] == "train"
+        wav = lambda dd, sp: clip_paths(probe_root, "s4", sp, dd["clip_id"], dd["category"])[3]  # noqa: E731
+        assert not np.array_equal(sf.read(wav(d, "test_newsound"))[0], sf.read(wav(ref, "test"))[0])
+
+
 def test_same_category_offscreen_and_switching_invariants(probe_root):
     infos = _infos(probe_root, "s4")
     for cid, info in infos.items():

@@ -316,6 +316,11 @@ PROBE_SWEEPS = {  # figure name -> (subset, [(x label, probe split)], metric)
     ),  # fmt: skip
     "offscreen": ("s4", [("off-screen sound", "test_offscreen")], "fg_pixels"),
     "telephone": ("s4", [("8 kHz audio", "test_tel8k"), ("clean", "test")], "M_J"),
+    "new_sound": (
+        "s4",
+        [("training recordings", "test"), ("held-out recordings", "test_newsound")],
+        "M_J",
+    ),  # fmt: skip
 }
 
 
@@ -330,7 +335,7 @@ def probe_figures(results, baselines, out_dir):
     for name, (subset, points, metric) in PROBE_SWEEPS.items():
         if subset not in results:
             continue
-        rows = {v: r for v, r in results[subset].items() if points[0][1] in r[0]}
+        rows = {v: r for v, r in results[subset].items() if all(sp in r[0] for _, sp in points)}
         if not rows:
             continue
         fig, ax = plt.subplots(figsize=(5.2, 3.4))

@@ -137,9 +137,13 @@ def make_object(cat, pool, rng, sounding, on=None, sound_pool=None):
     return obj
 
 
-def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
+def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES, heldout_sounds=None):
     """One clip: frames, per-frame masks of the sounding objects, ``num_frames`` seconds of audio
-    (5, AVSBench's clips; 10 for AVSBench-semantic's v2-like clips), and its info."""
+    (5, AVSBench's clips; 10 for AVSBench-semantic's v2-like clips), and its info.
+
+    `heldout_sounds` (a Generator): each sounding object's recording is then replaced by one of its
+    category's held-out recordings, drawn from that generator, after the split's own draws, so the
+    frames and masks stay the split's own clip's."""
     cfg = cfg or SynthConfig()
     pool = "unseen" if split == "test_unseen" else "train"
     # open-set: never-segmented categories, heard through recordings the encoder never heard
@@ -161,6 +165,9 @@ def compose_clip(bank, subset, split, rng, cfg=None, num_frames=T_FRAMES):
         cat, sounding = cats[names[ci]], j < n_sound
         # drawn after the object's image (the draws keep their order: same clips as before)
         objs.append(make_object(cat, pool, rng, sounding, on=None, sound_pool=sound_pool))
+        if sounding and heldout_sounds is not None:
+            sound, _, src = pick(cat.sounds, "unseen", heldout_sounds)
+            objs[-1].update(sound=sound, sound_source=src)
         if sounding:
             if subset == "s4":
                 on = np.ones(num_frames, bool)

@@ -8,6 +8,10 @@ Each probe is a test split of the S4 or MS3 tree (same layout, same loader and e
   helicopter (traffic-like) sound effects; coloured noise for the procedural media.
 * ``test_tel8k`` (S4): the ``test`` clips with telephone-quality audio (resampled to 8 kHz and
   back: nothing above 4 kHz).
+* ``test_newsound`` (S4): the ``test`` clips, the same frames and masks, each sounding object heard
+  through a **held-out** recording of its category (where the category has one): a new recording
+  on pictures seen in training, which ``test_unseen`` (new recordings *and* new cut-outs and
+  backgrounds) cannot separate from the visual side.
 * ``test_samecat_one`` / ``test_samecat_both`` (S4): two objects of the same category on screen
   (another image of it where the bank has one); one sounds and the other is a silent copy, or both
   sound (both are the target). Only loudness or motion could tell copies apart; AVS-Synth gives
@@ -30,7 +34,7 @@ __all__ = ["PROBES", "SNRS", "compose_probe", "mix_at_snr", "band_limit"]
 SNRS = (20, 10, 5, 0, -5)
 PROBES = {
     "s4": tuple(f"test_snr{s}" for s in SNRS)
-    + ("test_tel8k", "test_samecat_one", "test_samecat_both", "test_offscreen"),
+    + ("test_tel8k", "test_samecat_one", "test_samecat_both", "test_offscreen", "test_newsound"),
     "ms3": ("test_switch1", "test_switch2", "test_switchnever"),
 }
 _NOISE_PROGRAMS = {122: "seashore", 126: "applause", 125: "helicopter"}  # GM sound effects
@@ -113,6 +117,12 @@ def compose_probe(bank, subset, split, index, seed=0, cfg=None):
         start = int(rng.integers(0, len(noise) - len(clip.audio) + 1))
         clip.audio, measured = mix_at_snr(clip.audio, noise[start : start + len(clip.audio)], snr)
         clip.info.update(noise=name, snr_db=measured)
+        return clip
+
+    if split == "test_newsound":
+        test_rng = clip_rng(seed, subset, "test", index)  # the test clip's own stream
+        clip = compose_clip(bank, subset, "test", test_rng, cfg, heldout_sounds=rng)
+        clip.info["audio"] = "held-out recordings of the test clip's categories"
         return clip
 
     cats, names, pool = bank.categories, sorted(bank.categories), "train"
