@@ -23,7 +23,7 @@ from autr_d2.data.datasets.avsbench import (
     load_avs_clips,
     register_avs_dataset,
 )
-from autr_d2.utils.outputs import MANIFEST
+from autr_d2.utils.outputs import MANIFEST, OutputFolder
 
 from .conftest import tiny_cfg
 from .test_train import ROOT, train_net
@@ -308,22 +308,11 @@ def _prepare(root, *extra):
     ]
 
 
-def _manifest_entries(data):
-    """What the manifest records, in any order: {file: size or None (begun)}, {folder}; the
-    mtime of a finished file is left out (a second run's files have their own)."""
-    files, dirs = {}, set()
-    for line in data.decode().splitlines():
-        kind, _, rest = line.partition(" ")
-        if kind == "=":
-            rel, size, _ = rest.rsplit(" ", 2)
-            files[rel] = int(size)
-        elif kind == "+":
-            files[rest] = None
-        elif kind == "-":
-            files.pop(rest, None)
-        elif kind == "d":
-            dirs.add(rest)
-    return files, dirs
+def _recorded(root):
+    """What the output manifest records, as --overwrite reads it: {file: size, None if begun and
+    not finished}, {folder}; mtimes left out (a second run's files have their own)."""
+    files, dirs = OutputFolder(str(root), "prepare_avs_synth")._records()
+    return {rel: rec and rec[0] for rel, rec in files.items()}, set(dirs)
 
 
 def _tree_bytes(root):
@@ -358,8 +347,8 @@ def test_interrupted_generator_resumes_to_the_same_dataset(tmp_path):
         if k.endswith(".pkl"):  # a pickled tensor embeds its storage's address: compare values
             assert torch.equal(pickle.loads(got[k]), pickle.loads(want[k])), k
         elif k == MANIFEST:  # the same entries and sizes; its mtimes are this run's own files'
-            files, dirs = _manifest_entries(got[k])
-            assert (files, dirs) == _manifest_entries(want[k])
+            files, dirs = _recorded(root)
+            assert (files, dirs) == _recorded(ref)
             assert set(files) == set(got) - {MANIFEST, ".autr_d2_output.json"}
             assert None not in files.values()
         else:
