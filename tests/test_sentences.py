@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from autr_d2.data.synth import SynthConfig, generate_avs_synth
-from autr_d2.engine import ConfigError, check_launch, check_output_dir, setup_cfg, user_message
+from autr_d2.engine import (
+    ConfigError,
+    check_launch,
+    check_output_dir,
+    record_outputs,
+    setup_cfg,
+    user_message,
+)
 from autr_d2.engine.defaults import OutputDirExistsError
 from autr_d2.utils.safe_pickle import UnsafePickleError
 
@@ -88,10 +95,22 @@ def test_a_failed_runs_empty_metrics_does_not_block_a_rerun(tmp_path):
     check_output_dir(str(out))
     (out / "metrics.json").write_text("")  # the run crashed before its first log line
     (out / "log.txt").write_text("Traceback ...")
+    record_outputs()  # train_net.py's cleanup: what the run wrote is recorded
     check_output_dir(str(out))  # the same command again: no --overwrite needed
     (out / "metrics.json").write_text('{"iteration": 19}\n')
+    record_outputs()
     with pytest.raises(OutputDirExistsError, match="--overwrite"):
         check_output_dir(str(out))
+
+
+def test_a_new_run_does_not_write_over_a_users_file_of_the_same_name(tmp_path):
+    out = tmp_path / "exp1"
+    out.mkdir()
+    (out / "config.yaml").write_text("my notes on the experiment")  # no result: no --overwrite
+    with pytest.raises(OutputDirExistsError, match=r"holds config.yaml \(not recorded"):
+        check_output_dir(str(out))
+    assert (out / "config.yaml").read_text() == "my notes on the experiment"
+    check_output_dir(str(out), resume=True)  # continuing on purpose is the user's call
 
 
 def _raise_in_worker(_):

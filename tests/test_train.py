@@ -90,12 +90,15 @@ def test_train_checkpoint_resume_and_evaluate(synth_root, tmp_path):
     assert (out / "config.yaml").read_text() == record
     assert "BASE_LR: 0.123" in (out / "inference" / "config.yaml").read_text()
 
-    # --overwrite replaces the run: none of its checkpoints, metrics or evaluations survive
+    # --overwrite replaces the run: none of its checkpoints, metrics or evaluations survive,
+    # and nothing the user put there goes (it removes what it recorded writing, not by pattern)
     assert (out / "model_0000005.pth").is_file()
-    (out / "inference" / "avs_synth_s4_test").mkdir(parents=True, exist_ok=True)
+    (out / "notes.md").write_text("mine")
+    (out / "inference" / "my_plot.png").write_bytes(b"plot")
     train_net(synth_root, out, "--overwrite", max_iter=2)
     left = sorted(os.listdir(out))
-    assert "model_0000005.pth" not in left and "inference" not in left, left
+    assert "model_0000005.pth" not in left and (out / "notes.md").read_text() == "mine", left
+    assert os.listdir(out / "inference") == ["my_plot.png"]  # the evaluation's files went
     lines = [json.loads(line) for line in open(out / "metrics.json")]
     assert max(m["iteration"] for m in lines) <= 2  # no line of the old run (it reached 5)
     assert [m["iteration"] for m in lines if "total_loss" in m] == [1]

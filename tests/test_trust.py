@@ -18,7 +18,13 @@ from autr_d2.checkpoint import AuTRCheckpointer, CheckpointError
 from autr_d2.data.audio import AudioError, load_log_mel
 from autr_d2.engine import ConfigError
 from autr_d2.evaluation import AVSEvaluator
-from autr_d2.utils.outputs import MARKER, OutputDirError, prepare_output_dir
+from autr_d2.utils.outputs import (
+    MARKER,
+    OutputDirError,
+    OutputRecorder,
+    replace_recorded_outputs,
+    write_marker,
+)
 from autr_d2.utils.safe_pickle import UnsafePickleError
 
 from .conftest import tiny_cfg
@@ -28,44 +34,77 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ----------------------------------------------------------------------------- 1. output folders
 def test_overwrite_never_removes_foreign_files_or_inputs(tmp_path):
-    owned = ["masks", "overlay.mp4", "summary.json"]
+    from autr_d2.engine.defaults import TRAIN_LOGS, TRAIN_OUTPUTS
+
+    tool, writes = "tools/train_net.py", TRAIN_OUTPUTS
     home = tmp_path / "home"
     home.mkdir()
     (home / "thesis.tex").write_text("years of work")
-    (home / "clip.mp4").write_bytes(b"video")
-    # a folder the tool did not make: refused even with --overwrite, nothing removed
+    (home / "model_final.pth").write_bytes(b"weights")
+    # a folder the tool did not make: refused, nothing removed
     with pytest.raises(OutputDirError, match="not an output folder"):
-        prepare_output_dir(str(home), "tools/demo.py", owned, overwrite=True)
+        replace_recorded_outputs(str(home), tool, writes)
     # the input's own folder: refused
+    write_marker(str(home), tool)
     with pytest.raises(OutputDirError, match="holds the input"):
-        prepare_output_dir(
-            str(home), "tools/demo.py", owned, overwrite=True, inputs=[str(home / "clip.mp4")]
-        )
-    assert sorted(os.listdir(home)) == ["clip.mp4", "thesis.tex"]
+        replace_recorded_outputs(str(home), tool, writes, [str(home / "model_final.pth")])
+    # marked, but by a version that kept no record: its checkpoint is not told from the user's
+    with pytest.raises(OutputDirError, match="kept no record"):
+        replace_recorded_outputs(str(home), tool, writes)
+    assert sorted(os.listdir(home)) == [MARKER, "model_final.pth", "thesis.tex"]
 
     out = tmp_path / "out"
-    prepare_output_dir(str(out), "tools/demo.py", owned)
-    (out / "masks").mkdir()
-    (out / "masks" / "000000.png").write_bytes(b"png")
-    (out / "summary.json").write_text("{}")
-    with pytest.raises(OutputDirError, match="--overwrite"):  # not without asking
-        prepare_output_dir(str(out), "tools/demo.py", owned)
-    prepare_output_dir(str(out), "tools/demo.py", owned, overwrite=True)  # its own: replaced
-    assert sorted(os.listdir(out)) == [MARKER]
-    # a foreign file that appeared inside its output folder stops the overwrite
-    (out / "summary.json").write_text("{}")
-    (out / "notes.txt").write_text("mine")
-    with pytest.raises(OutputDirError, match="notes.txt"):
-        prepare_output_dir(str(out), "tools/demo.py", owned, overwrite=True)
-    assert (out / "notes.txt").read_text() == "mine" and (out / "summary.json").exists()
-    # another tool's folder is not this tool's to clear
-    with pytest.raises(OutputDirError, match="not an output folder of tools/visualize.py"):
-        prepare_output_dir(str(out), "tools/visualize.py", ["*.png"], overwrite=True)
+    out.mkdir()
+    write_marker(str(out), tool)
+    (out / "notes.md").write_text("mine")  # there before the run
+    (out / "log.txt").write_text("my own notes\n")  # the user's, under a name Detectron2 uses
+    run = OutputRecorder(str(out), writes, TRAIN_LOGS)
+    (out / "model_0000001.pth").write_bytes(b"w1")
+    (out / "metrics.json").write_text('{"iteration": 1}\n')
+    with open(out / "log.txt", "a") as f:  # Detectron2 appends to a log it finds
+        f.write("iter 1\n")
+    run.record()
+    masks = out / "inference" / "s4_test" / "pred_masks" / "dog" / "clip1"
+    masks.mkdir(parents=True)
+    (masks / "clip1_1.png").write_bytes(b"png")
+    with open(out / "metrics.json", "a") as f:  # the run's log grows: recorded again
+        f.write('{"iteration": 2}\n')
+    (out / "model_best.pth").write_bytes(b"copied by hand during the run")  # not a D2 name
+    run.record()
+    (out / "inference" / "my_plot.png").write_bytes(b"plot")  # the user's, beside the run's
+    # the user's log.txt never became the run's, though the run appended to it: refused
+    with pytest.raises(OutputDirError, match="log.txt"):
+        replace_recorded_outputs(str(out), tool, writes)
+    assert (out / "model_0000001.pth").is_file()  # refused before anything was removed
+    (out / "log.txt").rename(tmp_path / "my_log.txt")
+    replace_recorded_outputs(str(out), tool, writes)
+    assert sorted(os.listdir(out)) == [MARKER, "inference", "model_best.pth", "notes.md"]
+    assert os.listdir(out / "inference") == ["my_plot.png"]  # the run's empty folders went
+
+    # a run killed between two records: a log that only grew is still the run's; one the user
+    # edited, or a config.yaml changed since, is theirs and blocks the overwrite
+    run = OutputRecorder(str(out), writes, TRAIN_LOGS)
+    (out / "metrics.json").write_text('{"iteration": 1}\n')
+    (out / "config.yaml").write_text("SEED: 1\n")
+    (masks / "clip1_1.png").parent.mkdir(parents=True)
+    (masks / "clip1_1.png").write_bytes(b"png")
+    run.record()
+    with open(out / "metrics.json", "a") as f:
+        f.write('{"iteration": 2}\n')
+    (out / "config.yaml").write_text("SEED: 1  # the seed I reported\n")
+    with pytest.raises(OutputDirError, match="config.yaml .*changed since"):
+        replace_recorded_outputs(str(out), tool, writes)
+    (out / "config.yaml").unlink()
+    # the evaluations moved away and linked back: nothing is removed through the link
+    backup = tmp_path / "backup"
+    (out / "inference").rename(backup)
+    (out / "inference").symlink_to(backup)
+    replace_recorded_outputs(str(out), tool, writes)
+    assert "metrics.json" not in os.listdir(out)
+    assert (backup / "s4_test" / "pred_masks" / "dog" / "clip1" / "clip1_1.png").is_file()
     # a file where the folder should be
     with pytest.raises(OutputDirError, match="is a file"):
-        prepare_output_dir(str(home / "thesis.tex"), "tools/demo.py", owned)
-    with pytest.raises(OutputDirError, match="is a file"):
-        prepare_output_dir(str(home / "thesis.tex" / "sub"), "tools/demo.py", owned)
+        replace_recorded_outputs(str(home / "thesis.tex"), tool, writes)
 
 
 def test_generator_overwrite_removes_only_its_own_tree(tmp_path):

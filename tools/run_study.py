@@ -183,6 +183,16 @@ def eval_key(weights, datasets, opts):
     return {"weights": [st.st_size, st.st_mtime_ns], "datasets": datasets, "opts": list(opts)}
 
 
+def save_eval_cache(path, res):
+    """Write a run's scores beside it, recorded in the run folder's manifest (so
+    ``train_net.py --overwrite`` of that run removes them with it)."""
+    from autr_d2.utils.outputs import record_files
+
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    record_files(os.path.dirname(path), [os.path.basename(path)])
+
+
 def load_eval_cache(path, key):
     """A run's cached scores (study_eval.json) when they were made with `key`, else a fresh
     cache holding only `key`. A cache without a key (written before keys) is kept and keyed."""
@@ -191,6 +201,9 @@ def load_eval_cache(path, key):
             res = json.load(f)
     except (OSError, ValueError):  # absent or unreadable: score again
         res = {}
+    if isinstance(res, dict) and "_key" not in res and res:  # from before keys: trusted only
+        if os.stat(path).st_mtime_ns < key["weights"][1]:  # when newer than the weights
+            res = {"_key": None}
     if not isinstance(res, dict) or res.get("_key", key) != key:
         print(f"{path}: made with other weights, data or overrides; scoring again")
         res = {}
@@ -452,11 +465,11 @@ def main(args):
         todo = [n for n in names if n not in res]
         if todo:
             res.update(evaluate_weights(config, weights, todo, ["OUTPUT_DIR", run_dir, *opts]))
-            json.dump(res, open(cache, "w"), indent=1)
+            save_eval_cache(cache, res)
         if "swapped" not in res:  # does it listen? test with every clip given another's audio
             swap = ["OUTPUT_DIR", run_dir, *opts, "TEST.AVS.SWAP_AUDIO_SEED", "0"]
             res["swapped"] = evaluate_weights(config, weights, [names[0]], swap)[names[0]]
-            json.dump(res, open(cache, "w"), indent=1)
+            save_eval_cache(cache, res)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         per_split[SWAPPED] = res["swapped"]
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)

@@ -8,6 +8,7 @@ python tools/train_net.py --config-file ... --num-gpus 2        # DDP (gloo on a
 """
 
 import os
+import signal
 import sys
 
 import detectron2.utils.comm as comm
@@ -23,6 +24,7 @@ from autr_d2.engine import (
     Trainer,
     check_launch,
     check_output_dir,
+    record_outputs,
     setup_cfg,
     user_message,
 )
@@ -56,13 +58,19 @@ def _distributed():
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)  # the cleanup below runs (a plain SIGTERM would skip it)
+
+
 def main(args):
+    signal.signal(signal.SIGTERM, _stop)  # a scheduler's or launch's SIGTERM: record, then exit
     try:
         result = run(args)
         if _distributed():  # no rank tears the group down while another still uses it
             comm.synchronize()
         return result
     finally:
+        record_outputs()  # what this run wrote into OUTPUT_DIR, for a later --overwrite
         # Shut the process group down before the interpreter exits: a gloo group left to the
         # interpreter's teardown sometimes aborts a worker ("terminate called without an active
         # exception") after the results are written.
@@ -97,9 +105,9 @@ def get_parser():
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the run in OUTPUT_DIR: first removes that run's own files (checkpoints, "
-        "last_checkpoint, metrics.json, logs, config.yaml, inference/), only in a folder "
-        "train_net.py made and that holds nothing else",
+        help="replace the run in OUTPUT_DIR: first removes the files train_net.py recorded "
+        "writing there (checkpoints, last_checkpoint, metrics.json, logs, config.yaml, "
+        "inference/), only in a folder it made; files you added there stay",
     )
     parser.add_argument(
         "--allow-untrained",

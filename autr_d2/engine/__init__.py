@@ -4,6 +4,7 @@ from .defaults import (
     check_launch,
     check_output_dir,
     evaluate_weights,
+    record_outputs,
     setup_cfg,
     user_message,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "check_launch",
     "check_output_dir",
     "evaluate_weights",
+    "record_outputs",
     "setup_cfg",
     "user_message",
 ]

@@ -13,7 +13,14 @@ from ..config import add_autr_config
 from ..data.audio import AudioError
 from ..data.clip_mapper import ClipDataError
 from ..data.datasets.avsbench import DatasetLayoutError
-from ..utils.outputs import OutputDirError, marker_tool, prepare_output_dir, write_marker
+from ..utils.outputs import (
+    OutputDirError,
+    OutputRecorder,
+    marker_tool,
+    refuse_unrecorded,
+    replace_recorded_outputs,
+    write_marker,
+)
 from ..utils.precision import cpu_has_fast_bf16, resolve_dtype
 from ..utils.safe_pickle import UnsafePickleError
 
@@ -24,6 +31,7 @@ __all__ = [
     "check_launch",
     "check_output_dir",
     "evaluate_weights",
+    "record_outputs",
     "setup_cfg",
     "user_message",
 ]
@@ -190,31 +198,58 @@ def check_launch(cfg, num_gpus, num_machines=1, training=True):
 
 
 TRAIN_TOOL = "tools/train_net.py"
-# What a training run writes at the top of its OUTPUT_DIR (Detectron2's checkpoints, logs, config
-# record and evaluations; run_study's score cache of that run): the only names --overwrite removes.
+# The names Detectron2 gives what a run writes into OUTPUT_DIR (checkpoints, logs, the config
+# record, the evaluations under inference/), matched component by component (utils/outputs.py
+# `matches`). A run records the files under these names that it created or rewrote (an
+# OutputRecorder); --overwrite removes exactly those, and a run refuses to start where a file it did
+# not record holds one of these names (it would write over it).
 TRAIN_OUTPUTS = (
-    "model_*.pth",
+    "model_[0-9][0-9][0-9][0-9][0-9][0-9][0-9].pth",  # PeriodicCheckpointer's model_{:07d}
+    "model_final.pth",
     "last_checkpoint",
     "metrics.json",
     "events.out.tfevents.*",
     "log.txt",
     "log.txt.rank*",
     "config.yaml",
-    "inference",
-    "study_eval.json",
+    "inference/config.yaml",
+    "inference/log.txt",
+    "inference/log.txt.rank*",
+    "inference/*/pred_masks/**",
 )
+# the logs Detectron2 appends to: one that only grew since it was recorded is still the run's
+TRAIN_LOGS = (
+    "metrics.json",
+    "events.out.tfevents.*",
+    "log.txt",
+    "log.txt.rank*",
+    "inference/log.txt",
+    "inference/log.txt.rank*",
+)
+_recorder = None  # this process's OutputRecorder of OUTPUT_DIR (main process only)
 
 
 def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False, inputs=()):
-    """Make `output_dir` ready for a training run, refusing to mix with an earlier one unless the
-    user asked: --resume continues it; --overwrite removes that run's own files first (only in a
-    folder train_net.py marked as its own, holding nothing else and none of `inputs`, e.g. the
+    """Make `output_dir` ready for a run and start recording what the run writes there.
+
+    A folder that holds a run is refused unless the user asked: --resume continues it;
+    --overwrite first removes the files that train_net.py recorded writing there and that are as
+    it left them (only in a folder it marked as its own and that holds none of `inputs`, e.g. the
     MODEL.WEIGHTS to start from; see utils/outputs.py), so no stale checkpoint, metrics line or
-    score of the old run survives next to the new one; --eval-only writes only
-    OUTPUT_DIR/inference. Call on the main process only."""
-    if eval_only:
-        return
+    score of the old run survives next to the new one. A new run (not --resume) also refuses a
+    file it did not record under a name it writes (a ``config.yaml`` of the user's). --eval-only
+    writes only OUTPUT_DIR/inference. Call on the main process only; call
+    :func:`record_outputs` periodically and at the end."""
+    global _recorder
+    _recorder = None
     entries = sorted(os.listdir(output_dir)) if os.path.isdir(output_dir) else []
+    marked = marker_tool(output_dir) == TRAIN_TOOL if entries else False
+    if eval_only:
+        if marked or not entries:  # a folder of train_net's (or a new one): its files recorded
+            os.makedirs(output_dir, exist_ok=True)
+            write_marker(output_dir, TRAIN_TOOL)
+            _recorder = OutputRecorder(output_dir, TRAIN_OUTPUTS, TRAIN_LOGS)
+        return
 
     def result(f):  # a run that failed before logging leaves an empty metrics.json: no result
         if f == "metrics.json":
@@ -227,16 +262,24 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False,
             f"{output_dir} already holds results ({', '.join(results[:4])}); pass --resume to "
             "continue that run, --overwrite to replace it, or set OUTPUT_DIR elsewhere"
         )
-    # a run that crashed before its first checkpoint leaves logs and config.yaml: its own too
-    marked = marker_tool(output_dir) == TRAIN_TOOL if entries else False
-    if overwrite and not resume and (results or marked):
-        try:
-            prepare_output_dir(output_dir, TRAIN_TOOL, TRAIN_OUTPUTS, True, inputs)
-        except OutputDirError as e:
-            raise OutputDirExistsError(f"--overwrite: {e}") from None
-        return
+    try:
+        # a run that crashed before its first checkpoint leaves logs and config.yaml: its own
+        if overwrite and not resume and (results or marked):
+            replace_recorded_outputs(output_dir, TRAIN_TOOL, TRAIN_OUTPUTS, inputs)
+        elif entries and not resume:
+            refuse_unrecorded(output_dir, TRAIN_TOOL, TRAIN_OUTPUTS, "a new run")
+    except OutputDirError as e:
+        raise OutputDirExistsError(f"--overwrite: {e}" if overwrite else str(e)) from None
     os.makedirs(output_dir, exist_ok=True)
     write_marker(output_dir, TRAIN_TOOL)
+    _recorder = OutputRecorder(output_dir, TRAIN_OUTPUTS, TRAIN_LOGS)
+
+
+def record_outputs():
+    """Record in OUTPUT_DIR's manifest what this run has written there so far (a hook calls it
+    every LOG_PERIOD iterations, train_net.py at the end; a no-op on other processes)."""
+    if _recorder is not None:
+        _recorder.record()
 
 
 def evaluate_weights(config_file, weights, dataset_names, opts=()):

@@ -25,6 +25,7 @@ from ..checkpoint import AuTRCheckpointer, load_pretrained_components
 from ..data import AVSClipDatasetMapper
 from ..evaluation import build_evaluator
 from ..utils.precision import autocast, resolve_dtype
+from .defaults import record_outputs
 
 __all__ = ["Trainer", "build_optimizer_params", "NonFiniteLossError"]
 logger = logging.getLogger(__name__)
@@ -181,6 +182,15 @@ class Trainer(DefaultTrainer):
                 ret[i] = hooks.PeriodicWriter(
                     self.build_writers(), period=self.cfg.SOLVER.LOG_PERIOD
                 )
+        # the manifest of OUTPUT_DIR follows the run (every LOG_PERIOD iterations and after
+        # each checkpoint), so --overwrite later finds what it wrote even if it was killed
+        periods = (self.cfg.SOLVER.LOG_PERIOD, self.cfg.SOLVER.CHECKPOINT_PERIOD)
+
+        def record(trainer):
+            if any(p > 0 and (trainer.iter + 1) % p == 0 for p in periods):
+                record_outputs()
+
+        ret.append(hooks.CallbackHook(after_step=record, after_train=lambda _: record_outputs()))
         return ret
 
     def resume_or_load(self, resume=True):

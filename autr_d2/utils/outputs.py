@@ -15,12 +15,16 @@ the next run of the same tool removes that run's recorded files without asking (
 unfinished output, not a result), unless the process that wrote them is still alive.
 
 A folder with no marker, or another tool's, is refused; so is one that holds the run's own input.
-``train_net.py`` keeps Detectron2's own names (``engine/defaults.py``) and :func:`claim_output_dir`
-serves pipelines that only rewrite their own summaries and never remove anything.
+``train_net.py``'s files are written by Detectron2, not by the project, so an
+:class:`OutputRecorder` keeps its manifest by looking: the files under Detectron2's names that are
+new or rewritten since the run started (``engine/defaults.py``). :func:`claim_output_dir` serves
+pipelines that only rewrite their own summaries and never remove anything.
 """
 
 import fnmatch
+import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -32,12 +36,19 @@ __all__ = [
     "OutputFolder",
     "claim_output_dir",
     "marker_tool",
-    "prepare_output_dir",
+    "OutputRecorder",
+    "matches",
+    "record_files",
+    "refuse_unrecorded",
+    "replace_recorded_outputs",
+    "snapshot",
+    "unrecorded",
     "write_marker",
 ]
 
 MARKER = ".autr_d2_output.json"
-MANIFEST = ".autr_d2_files"  # one line per event: "+ rel", "= rel size mtime_ns", "d rel"
+MANIFEST = ".autr_d2_files"  # one line per event: "+ rel", "= rel size mtime_ns", "d rel",
+# "- rel" (removed), "a rel size sha1" (a log the tool appends to: the sha1 of its first size bytes)
 RUNNING, COMPLETE, INTERRUPTED = "running", "complete", "interrupted"
 
 
@@ -106,6 +117,40 @@ def _alive(marker):
 def _stamp(full):
     st = os.stat(full)
     return st.st_size, st.st_mtime_ns
+
+
+def _prefix_sha1(full, size):
+    """sha1 of the first `size` bytes of `full` (None when it is shorter)."""
+    h = hashlib.sha1()
+    left = size
+    with open(full, "rb") as f:
+        while left:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                return None
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()
+
+
+def _inside_plainly(path, rel):
+    """`rel` lies under `path` with no symbolic link on the way (a link to another folder is
+    never followed: what it points to is not the tool's to remove)."""
+    full = os.path.join(path, rel)
+    return os.path.realpath(full) == os.path.join(os.path.realpath(path), *rel.split("/"))
+
+
+def _append_manifest(path, lines):
+    """Append whole lines to `path`'s manifest in one write (two processes never interleave
+    inside a line)."""
+    if not lines:
+        return
+    data = "".join(line + "\n" for line in lines).encode()
+    fd = os.open(os.path.join(path, MANIFEST), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 class OutputFolder:
@@ -225,42 +270,72 @@ class OutputFolder:
         self.done(rel)
 
     def _records(self):
-        """{rel: (size, mtime_ns) or None (begun, not finished)}, [recorded folders]."""
+        """{rel: (size, mtime_ns) or None (begun, not finished)}, [recorded folders]. A line
+        that is not whole (a process killed while writing it) is skipped."""
         files, dirs = {}, []
+        for kind, rest in self._lines():
+            try:
+                if kind == "+":
+                    files[rest] = None
+                elif kind == "=":
+                    rel, size, mtime = rest.rsplit(" ", 2)
+                    files[rel] = (int(size), int(mtime))
+                elif kind == "-":
+                    files.pop(rest, None)
+                elif kind == "d" and rest not in dirs:
+                    dirs.append(rest)
+            except ValueError:
+                continue
+        return files, dirs
+
+    def _appended(self):
+        """{rel: (size, sha1)}: the logs the tool appends to, as last recorded."""
+        logs = {}
+        for kind, rest in self._lines():
+            if kind == "a":
+                try:
+                    rel, size, sha = rest.rsplit(" ", 2)
+                    logs[rel] = (int(size), sha)
+                except ValueError:
+                    continue
+        return logs
+
+    def _lines(self):
         try:
             with open(os.path.join(self.path, MANIFEST)) as f:
                 lines = f.read().splitlines()
-        except OSError:
-            return files, dirs
-        for line in lines:
-            kind, _, rest = line.partition(" ")
-            if kind == "+":
-                files[rest] = None
-            elif kind == "=":
-                rel, size, mtime = rest.rsplit(" ", 2)
-                files[rel] = (int(size), int(mtime))
-            elif kind == "-":
-                files.pop(rest, None)
-            elif kind == "d" and rest not in dirs:
-                dirs.append(rest)
-        return files, dirs
+        except (OSError, UnicodeDecodeError):
+            return []
+        return [line.partition(" ")[::2] for line in lines]
+
+    def _ours(self, rel, stamp, files, logs):
+        """Is the file `rel` (now `stamp`) as the tool left it? Recorded with this stamp, or a
+        log it appends to that only grew from what it recorded (a run killed between records)."""
+        if stamp is not None and files.get(rel) == stamp:
+            return True
+        if rel in logs and stamp is not None and stamp[0] >= logs[rel][0]:
+            size, sha = logs[rel]
+            return _prefix_sha1(os.path.join(self.path, rel), size) == sha
+        return False
 
     def _remove_recorded(self):
         """Remove the recorded files that are as the tool left them, then recorded folders that
-        are empty; returns the recorded files kept because they changed."""
+        are empty; returns the recorded files kept because they changed. Nothing is reached
+        through a symbolic link."""
         files, dirs = self._records()
+        logs = self._appended()
         kept = []
         for rel, stamp in files.items():
             full = os.path.join(self.path, rel)
-            if not os.path.isfile(full) or os.path.islink(full):
+            if not os.path.isfile(full) or not _inside_plainly(self.path, rel):
                 continue
-            if stamp is not None and _stamp(full) != stamp:
+            if stamp is not None and not self._ours(rel, _stamp(full), files, logs):
                 kept.append(rel)
                 continue
             os.remove(full)
         for rel in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
             full = os.path.join(self.path, rel)
-            if os.path.isdir(full) and not os.path.islink(full) and not os.listdir(full):
+            if os.path.isdir(full) and _inside_plainly(self.path, rel) and not os.listdir(full):
                 os.rmdir(full)
         if kept:  # still recorded, so a later --overwrite keeps them too
             with open(os.path.join(self.path, MANIFEST), "w") as f:
@@ -398,16 +473,179 @@ class OutputFolder:
             write_marker(self.path, self.tool, state=COMPLETE)
 
 
-def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
-    """A folder whose outputs are written by a library under known names (Detectron2's
-    checkpoints, logs and evaluations for ``train_net.py``): ready for `tool`.
+def matches(rel, patterns):
+    """Does the relative path `rel` match one of `patterns`, component by component (a ``*``
+    never crosses a ``/``; a last component ``**`` matches any depth below)?"""
+    parts = rel.split("/")
+    for pattern in patterns:
+        want = pattern.split("/")
+        if want[-1] == "**":
+            want = want[:-1]
+            if len(parts) <= len(want):
+                continue
+        elif len(parts) != len(want):
+            continue
+        if all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, want)):
+            return True
+    return False
 
-    With ``overwrite`` the top-level entries matching `owned` are removed, only in a folder that
-    carries `tool`'s marker, holds nothing else and none of `inputs`. Tools that write their
-    files themselves use :class:`OutputFolder` instead, which removes only recorded files.
+
+def snapshot(path, subdirs=()):
+    """{rel: (size, mtime_ns)} of the files at `path`'s top and anywhere under its `subdirs`
+    (the marker, the manifest and symbolic links left out), and the set of those folders."""
+    files, dirs = {}, set()
+    roots = [("", path, False)] + [(d + "/", os.path.join(path, d), True) for d in subdirs]
+    for prefix, top, deep in roots:
+        if not os.path.isdir(top) or (prefix and not _inside_plainly(path, prefix[:-1])):
+            continue
+        if prefix:
+            dirs.add(prefix[:-1])
+        for dirpath, dirnames, names in os.walk(top):
+            sub = os.path.relpath(dirpath, top).replace(os.sep, "/")
+            here = prefix + ("" if sub == "." else sub + "/")
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            if here:
+                dirs.update(here + d for d in dirnames)
+            for name in names:
+                full = os.path.join(dirpath, name)
+                if here + name in (MARKER, MANIFEST) or os.path.islink(full):
+                    continue
+                try:
+                    if os.path.isfile(full):
+                        files[here + name] = _stamp(full)
+                except FileNotFoundError:  # removed while we looked
+                    continue
+            if not deep:
+                break
+    return files, dirs
+
+
+class OutputRecorder:
+    """The manifest of a folder that a library writes under its own names (Detectron2's
+    checkpoints, logs and evaluations for ``train_net.py``), kept by looking rather than by
+    being told.
+
+    It remembers the folder as it was when the run started; :meth:`record` (call it
+    periodically and at the end) adds to the folder's manifest every file matching `writes` (see
+    :func:`matches`) that the run created or rewrote, with its size and time, and the folders the
+    run created. A file that was there at the start is recorded only if it was the tool's then
+    (recorded, unchanged): a file of the user's that Detectron2 appends to never becomes the
+    run's. For the logs matching `logs` (appended to, and flushed in the background) it also
+    records the sha1 of what they hold, so one that only grew since (a run killed between two
+    records) is still told from one the user edited. :func:`replace_recorded_outputs` later
+    removes only what a run of the tool wrote.
+    """
+
+    def __init__(self, path, writes, logs=()):
+        self.path, self.writes, self.logs = path, tuple(writes), tuple(logs)
+        self.subdirs = sorted({p.split("/")[0] for p in self.writes if "/" in p})
+        self.before, self.dirs_before = snapshot(path, self.subdirs)
+        old = OutputFolder(path, None)
+        files, dirs = old._records()
+        logs_recorded = old._appended()
+        self.owned = {
+            rel for rel, st in self.before.items() if old._ours(rel, st, files, logs_recorded)
+        }
+        self.recorded, self.dirs = {}, set()
+        if files:  # one line per file still there: the manifest does not grow run after run
+            lines = [f"d {d}" for d in dirs if d in self.dirs_before]
+            for rel, stamp in files.items():
+                if rel in self.before and stamp is not None:
+                    lines.append(f"= {rel} {stamp[0]} {stamp[1]}")
+                    if rel in logs_recorded:
+                        lines.append(f"a {rel} {logs_recorded[rel][0]} {logs_recorded[rel][1]}")
+            tmp = os.path.join(path, MANIFEST + ".tmp")
+            with open(tmp, "w") as f:
+                f.writelines(line + "\n" for line in lines)
+            os.replace(tmp, os.path.join(path, MANIFEST))
+
+    def record(self):
+        """Record what changed since the last call. A file system error (a full disk) is a
+        warning: bookkeeping never stops a training run."""
+        try:
+            self._record()
+        except OSError as e:
+            logging.getLogger(__name__).warning(
+                f"{self.path}: could not record the run's files ({e}); --overwrite will "
+                "refuse the files it does not find recorded"
+            )
+
+    def _record(self):
+        if not os.path.isdir(self.path):
+            return
+        files, dirs = snapshot(self.path, self.subdirs)
+        lines = []
+        for rel, stamp in sorted(files.items()):
+            if stamp == self.recorded.get(rel) or not matches(rel, self.writes):
+                continue
+            if rel in self.before and (rel not in self.owned or stamp == self.before[rel]):
+                continue  # the user's, or the tool's and left as it was (recorded already)
+            parts = rel.split("/")[:-1]
+            for k in range(1, len(parts) + 1):
+                sub = "/".join(parts[:k])
+                if sub in dirs and sub not in self.dirs_before and sub not in self.dirs:
+                    self.dirs.add(sub)
+                    lines.append(f"d {sub}")
+            lines.append(f"= {rel} {stamp[0]} {stamp[1]}")
+            if matches(rel, self.logs):
+                sha = _prefix_sha1(os.path.join(self.path, rel), stamp[0])
+                if sha:
+                    lines.append(f"a {rel} {stamp[0]} {sha}")
+            self.recorded[rel] = stamp
+        _append_manifest(self.path, lines)
+
+
+def record_files(path, rels):
+    """Add the finished files `rels` (relative to `path`) to `path`'s manifest: files a second
+    tool writes into a run folder (``run_study.py``'s score cache beside a training run)."""
+    lines = []
+    for rel in rels:
+        size, mtime = _stamp(os.path.join(path, rel))
+        lines.append(f"= {rel.replace(os.sep, '/')} {size} {mtime}")
+    _append_manifest(path, lines)
+
+
+def unrecorded(path, writes):
+    """The files in `path` under a name matching `writes` that are not as the manifest
+    records them (the user's, changed since, or written by a version that kept no record)."""
+    folder = OutputFolder(path, None)
+    recorded, logs = folder._records()[0], folder._appended()
+    files, _ = snapshot(path, sorted({p.split("/")[0] for p in writes if "/" in p}))
+    return sorted(
+        rel
+        for rel, stamp in files.items()
+        if matches(rel, writes) and not folder._ours(rel, stamp, recorded, logs)
+    )
+
+
+def refuse_unrecorded(path, tool, writes, action):
+    """OutputDirError naming the files of :func:`unrecorded` when there are any."""
+    blocking = unrecorded(path, writes)
+    if blocking:
+        shown = ", ".join(blocking[:5]) + (" ..." if len(blocking) > 5 else "")
+        why = (
+            "not recorded as written by it: yours, or written by a version that kept no record"
+            if not os.path.isfile(os.path.join(path, MANIFEST))
+            else "not recorded as written by it, or changed since"
+        )
+        raise OutputDirError(
+            f"{path}: holds {shown} ({why}), which {tool} would write over; {action}, so move "
+            "those or choose another folder"
+        )
+
+
+def replace_recorded_outputs(path, tool, writes, inputs=()):
+    """Clear `tool`'s earlier run out of `path` for a new one (``train_net.py --overwrite``):
+    remove the files its manifest records and that are as it left them, then its recorded
+    folders that are empty. Everything else stays: files the user added (``notes.md``,
+    ``inference/my_plot.png``), files the run wrote that were changed since.
+
+    Nothing is removed when the new run would write over a file that stays (a name matching
+    `writes`: a checkpoint it did not record, a log edited since): that is an error naming them.
 
     Raises:
-        OutputDirError: as :meth:`OutputFolder.open`, or foreign files are present.
+        OutputDirError: `path` is not marked as `tool`'s, holds one of `inputs`, or keeps a file
+            under a name the run writes.
     """
     _check_writable(path)
     for src in inputs:
@@ -415,41 +653,13 @@ def prepare_output_dir(path, tool, owned, overwrite=False, inputs=()):
             raise OutputDirError(
                 f"{path}: holds the input {src}; write the output to a folder of its own"
             )
-    entries = sorted(os.listdir(path)) if os.path.isdir(path) else []
-    if entries:
-        if not overwrite:
-            raise OutputDirError(
-                f"{path} is not empty; pass --overwrite to replace an earlier output of {tool}, "
-                "or choose another folder"
-            )
-        if marker_tool(path) != tool:
-            raise OutputDirError(
-                f"{path}: not an output folder of {tool} (it has no {MARKER} marker naming it), "
-                f"so --overwrite will not touch it; choose an empty or new folder"
-            )
-        foreign = [
-            e for e in entries if e != MARKER and not any(fnmatch.fnmatch(e, p) for p in owned)
-        ]
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
-            raise OutputDirError(
-                f"{path}: holds files {tool} did not write ({shown}); --overwrite removes only "
-                "its own outputs, so move them or choose another folder"
-            )
-        for e in entries:
-            if e == MARKER:
-                continue
-            full = os.path.join(path, e)
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full)
-            else:
-                os.remove(full)
-    try:
-        os.makedirs(path, exist_ok=True)
-        write_marker(path, tool)
-    except OSError as e:
-        raise OutputDirError(f"{path}: cannot write there ({e.strerror})") from e
-    return path
+    if marker_tool(path) != tool:
+        raise OutputDirError(
+            f"{path}: not an output folder of {tool} (it has no {MARKER} marker naming it), "
+            f"so --overwrite will not touch it; choose an empty or new folder"
+        )
+    refuse_unrecorded(path, tool, writes, "--overwrite removes only the files it recorded writing")
+    OutputFolder(path, tool)._remove_recorded()
 
 
 def claim_output_dir(path, tool, owned):
