@@ -305,3 +305,51 @@ def test_ensure_avs_synth_reuses_a_tree_only_with_every_split_asked_for(tmp_path
     assert len(load_avs_clips(root, "s4", "train")) == 2
     with pytest.raises(ValueError, match="without s4_val, ms3_train: remove it"):
         ensure_avs_synth(root, {"s4": {"train": 2, "val": 1}, "ms3": {"train": 1}}, cfg)
+
+
+def test_a_probe_added_to_a_finished_tree_is_what_a_fresh_generation_writes(tmp_path, capsys):
+    """A study tree made before a probe existed gets the probe's clips in place (the study's
+    trained runs stay valid), identical to a tree generated with the probe from the start."""
+    from autr_d2.data.synth import add_splits, ensure_avs_synth
+    from autr_d2.utils.outputs import OutputDirError
+
+    cfg = SynthConfig(media="procedural")
+    old, fresh = str(tmp_path / "old" / "avs_synth"), str(tmp_path / "fresh" / "avs_synth")
+    sizes = {"s4": {"train": 1, "test": 2, "test_tel8k": 1}}
+    ensure_avs_synth(old, sizes, cfg)
+    before = {f: os.path.getmtime(f"{old}/{f}") for f in ("bank.json", "contact_sheet_s4.png")}
+    sizes["s4"]["test_newsound"] = 2
+    ensure_avs_synth(old, sizes, cfg)  # the new probe: added, nothing else rewritten
+    assert "adding s4_test_newsound (2 clips)" in capsys.readouterr().out
+    generate_avs_synth(fresh, ("s4",), sizes, cfg, progress=False)
+    assert before == {f: os.path.getmtime(f"{old}/{f}") for f in before}
+
+    def files(root):
+        return sorted(
+            os.path.relpath(os.path.join(d, f), root)
+            for d, _, names in os.walk(root)
+            for f in names
+            if not f.startswith(".autr_d2")
+        )
+
+    assert files(old) == files(fresh)
+    for rel in files(fresh):  # clips, clip_info.jsonl, the csv, stats.json
+        if rel.endswith(".pkl"):  # the same log-mel (pickle's bytes may differ)
+            assert np.array_equal(load_log_mel(f"{old}/{rel}"), load_log_mel(f"{fresh}/{rel}"))
+            continue
+        with open(f"{old}/{rel}", "rb") as a, open(f"{fresh}/{rel}", "rb") as b:
+            assert a.read() == b.read(), rel
+    assert len(load_avs_clips(old, "s4", "test_newsound")) == 2
+    # what a finished tree cannot be given: training data, or clips of other settings
+    with pytest.raises(ValueError, match="only probe splits, test_unseen and test_openset"):
+        add_splits(old, {"s4": {"val": 1}}, cfg)
+    with pytest.raises(OutputDirError, match="other settings"):
+        add_splits(old, {"s4": {"test_offscreen": 1}}, SynthConfig(media="procedural", seed=1))
+    with pytest.raises(ValueError, match="generated without ms3"):
+        add_splits(old, {"ms3": {"test_switch1": 1}}, cfg)
+    csv = f"{old}/Single-source/s4_meta_data.csv"
+    with open(csv, "a") as f:
+        f.write("my_clip,0,dog,test\n")  # the user's own row: not rewritten
+    with pytest.raises(OutputDirError, match="s4_meta_data.csv: changed since"):
+        add_splits(old, {"s4": {"test_offscreen": 1}}, cfg)
+    assert open(csv).read().endswith("my_clip,0,dog,test\n")

@@ -19,6 +19,7 @@ from .tree import (
     DEFAULT_SIZES,
     SETTINGS_RECORD,
     TOOL,
+    add_splits,
     categories_of,
     ensure_avs_synth,
     generate_avs_synth,
@@ -28,6 +29,7 @@ from .tree import (
 
 __all__ = [
     "DEFAULT_SIZES",
+    "add_splits",
     "PROBES",
     "SAMPLE_RATE",
     "SEMANTIC_SIZES",

@@ -20,7 +20,7 @@ import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils.outputs import MANIFEST, MARKER, OutputDirError, OutputFolder
+from ...utils.outputs import MANIFEST, MARKER, OutputDirError, OutputFolder, _alive, _stamp
 from ..audio import waveform_to_log_mel
 from ..datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .bank import SAMPLE_RATE, build_asset_bank, real_media_available
@@ -29,6 +29,7 @@ from .probes import PROBES, compose_probe
 
 __all__ = [
     "DEFAULT_SIZES",
+    "add_splits",
     "SETTINGS_RECORD",
     "categories_of",
     "ensure_avs_synth",
@@ -199,6 +200,62 @@ def resolved_media(media):
     return media
 
 
+def _write_split(bank, folder, subset, split, n, cfg, dense, progress, samples=None):
+    """Compose and write the `n` clips of one split; returns their clip_info records. Clips
+    already on disk (an interrupted run) are composed again but not rewritten: same content."""
+    infos = []
+    it = range(n)
+    if progress:
+        it = tqdm(it, desc=f"AVS-Synth {subset} {split}", unit="clip")
+    for i in it:
+        if split in PROBES[subset]:
+            clip = compose_probe(bank, subset, split, i, cfg.seed, cfg)
+        else:
+            clip = compose_clip(bank, subset, split, clip_rng(cfg.seed, subset, split, i), cfg)
+        name = f"{subset}_{split}_{i:05d}"
+        category = clip.info["sounding_categories"][0]
+        _write_clip(clip, folder, subset, split, name, category, dense)
+        clip.info.update(
+            clip_id=name,
+            split=split,
+            mask_area=clip.masks.reshape(T_FRAMES, -1).mean(1).tolist(),
+        )
+        infos.append(clip.info)
+        if samples is not None and split == "test" and len(samples) < 4:
+            samples.append(clip)
+    return infos
+
+
+def _write_index(folder, subset, infos):
+    """clip_info.jsonl and AVSBench's metadata csv of `subset`, one row per clip in `infos`."""
+    work = folder.path
+
+    def lines(path):
+        with open(path, "w") as f:
+            f.writelines(json.dumps(info) + "\n" for info in infos)
+
+    _atomic(f"{data_dir(work, subset)}/clip_info.jsonl", lines, folder)
+    names = [(i["clip_id"], i["sounding_categories"][0], i["split"]) for i in infos]
+    if subset == "s4":
+        header, body = ["name", "start", "category", "split"], [(n, 0, c, s) for n, c, s in names]
+    else:
+        header, body = ["video_id", "split"], [(n, s) for n, _, s in names]
+
+    def table(path):
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(body)
+
+    _atomic(csv_path(work, subset), table, folder)
+
+
+def _settings(cfg):
+    if cfg.s4_train_masks not in ("all", "first"):
+        raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
+    return {"generator": "avs_synth", **asdict(cfg), "media": resolved_media(cfg.media)}
+
+
 def generate_avs_synth(
     root, subsets=("s4", "ms3"), sizes=None, cfg=None, overwrite=False, progress=True
 ):
@@ -211,11 +268,7 @@ def generate_avs_synth(
     """
     sizes = sizes or DEFAULT_SIZES
     cfg = cfg or SynthConfig()
-    if cfg.s4_train_masks not in ("all", "first"):
-        raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    settings = {"generator": "avs_synth", **asdict(cfg), "media": resolved_media(cfg.media)}
-    folder = start_tree(root, overwrite, TOOL, OWNED, settings)
-    work = folder.path
+    folder = start_tree(root, overwrite, TOOL, OWNED, _settings(cfg))
     bank = build_asset_bank(cfg.media, cfg.seed)
     print(bank.summary())
     write_json(folder, "bank.json", bank.manifest())
@@ -223,58 +276,16 @@ def generate_avs_synth(
     dense = cfg.s4_train_masks == "all"
     stats["s4_train_masks"] = cfg.s4_train_masks
     for subset in subsets:
-        rows, infos_all = [], []
-        samples = []
+        infos_all, samples = [], []
         for split in splits_of(subset):
             n = sizes[subset].get(split, 0)
-            infos = []
-            it = range(n)
-            if progress:
-                it = tqdm(it, desc=f"AVS-Synth {subset} {split}", unit="clip")
-            for i in it:
-                if split in PROBES[subset]:
-                    clip = compose_probe(bank, subset, split, i, cfg.seed, cfg)
-                else:
-                    rng = clip_rng(cfg.seed, subset, split, i)
-                    clip = compose_clip(bank, subset, split, rng, cfg)
-                name = f"{subset}_{split}_{i:05d}"
-                category = clip.info["sounding_categories"][0]
-                _write_clip(clip, folder, subset, split, name, category, dense)
-                clip.info.update(
-                    clip_id=name,
-                    split=split,
-                    mask_area=clip.masks.reshape(T_FRAMES, -1).mean(1).tolist(),
-                )
-                infos.append(clip.info)
-                rows.append((name, category, split))
-                if split == "test" and len(samples) < 4:
-                    samples.append(clip)
+            infos = _write_split(bank, folder, subset, split, n, cfg, dense, progress, samples)
             if n:
                 stats[f"{subset}_{split}"] = _split_stats(infos)
             infos_all += infos
-        if not rows:
+        if not infos_all:
             continue
-
-        def lines(path, infos=infos_all):
-            with open(path, "w") as f:
-                f.writelines(json.dumps(info) + "\n" for info in infos)
-
-        _atomic(f"{data_dir(work, subset)}/clip_info.jsonl", lines, folder)
-        if subset == "s4":
-            header, body = (
-                ["name", "start", "category", "split"],
-                [(n, 0, c, s) for n, c, s in rows],
-            )
-        else:
-            header, body = ["video_id", "split"], [(n, s) for n, _, s in rows]
-
-        def table(path, header=header, body=body):
-            with open(path, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(header)
-                w.writerows(body)
-
-        _atomic(csv_path(work, subset), table, folder)
+        _write_index(folder, subset, infos_all)
         if samples:
             _contact_sheet(folder, subset, samples)
     write_json(folder, "stats.json", stats)
@@ -282,28 +293,124 @@ def generate_avs_synth(
     return stats
 
 
+ADDABLE = ("test_unseen", "test_openset")  # with the probes: what add_splits may add
+
+
+def add_splits(root, sizes, cfg=None, progress=True):
+    """Add test-only splits (a probe added since the tree was generated, e.g. ``test_newsound``)
+    to the finished tree at `root`, in place: the clips a fresh generation with the same
+    settings would write, the tree's clip_info.jsonl, metadata csv and stats.json extended (and
+    nothing else: the contact sheets show ``test``, which cannot be added). `sizes`:
+    ``{subset: {split: n}}`` of the splits to add. Nothing of the tree is removed; an
+    interrupted addition is finished by running it again (finished clips are kept).
+
+    Raises:
+        OutputDirError: `root` is not a finished tree of this generator, another run is writing
+            there, it was generated with other settings, the media installed now make another
+            bank than the tree's, or its index files were edited since.
+        ValueError: a split to add is not a probe, ``test_unseen`` or ``test_openset``, or the
+            tree has no clip of its subset.
+    """
+    cfg = cfg or SynthConfig()
+    for subset, splits in sizes.items():
+        for split in splits:
+            if split not in PROBES[subset] + ADDABLE:
+                raise ValueError(
+                    f"{subset}_{split}: only probe splits, test_unseen and test_openset can be "
+                    "added to a finished tree"
+                )
+    try:
+        with open(os.path.join(root, SETTINGS_RECORD)) as f:
+            began = json.load(f)
+        with open(os.path.join(root, "stats.json")) as f:
+            stats = json.load(f)
+        with open(os.path.join(root, "bank.json")) as f:
+            bank_record = json.load(f)
+        with open(os.path.join(root, MARKER)) as f:
+            marker = json.load(f)
+    except (OSError, ValueError) as e:
+        raise OutputDirError(f"{root}: not a finished AVS-Synth tree of {TOOL} ({e})") from None
+    if began != {"tool": TOOL, "settings": _settings(cfg)}:
+        raise OutputDirError(
+            f"{root}: generated with other settings ({began.get('settings')}), so a split "
+            "added now would not match it; generate a new tree"
+        )
+    if marker.get("state") == "running" and _alive(marker):
+        raise OutputDirError(
+            f"{root}: another run (process {marker.get('pid')}) is adding to it; wait for it"
+        )
+    tree = OutputFolder(root, TOOL)
+    recorded = tree._records()[0]
+    index = {s: [f"{data_dir(root, s)}/clip_info.jsonl", csv_path(root, s)] for s in sizes}
+    for subset, paths in index.items():
+        if not os.path.isfile(paths[0]):
+            raise ValueError(
+                f"{root} holds an AVS-Synth generated without {subset}: remove it or point to "
+                "another datasets folder"
+            )
+    for path in [p for paths in index.values() for p in paths] + [f"{root}/stats.json"]:
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        if recorded.get(rel) != _stamp(path):
+            raise OutputDirError(
+                f"{path}: changed since the tree was generated (or not recorded as the "
+                "generator's), so it is not rewritten; generate a new tree"
+            )
+    bank = build_asset_bank(cfg.media, cfg.seed)
+    if json.loads(json.dumps(bank.manifest())) != bank_record:
+        raise OutputDirError(
+            f"{root}: the media installed now make another sound and picture bank than the "
+            "tree's bank.json, so a split added now would not match it; generate a new tree"
+        )
+    folder = OutputFolder.attach(root, TOOL)
+    try:
+        dense = cfg.s4_train_masks == "all"
+        for subset, splits in sizes.items():
+            with open(index[subset][0]) as f:
+                infos = [json.loads(line) for line in f]
+            for split in splits:
+                print(f"adding {subset}_{split} ({splits[split]} clips) to {root}")
+                new = _write_split(bank, folder, subset, split, splits[split], cfg, dense, progress)
+                infos = [i for i in infos if i["split"] != split] + new
+                stats[f"{subset}_{split}"] = _split_stats(new)
+            order = {sp: k for k, sp in enumerate(splits_of(subset))}
+            infos.sort(key=lambda i: order.get(i["split"], len(order)))  # stable
+            _write_index(folder, subset, infos)
+        head = {k: v for k, v in stats.items() if not isinstance(v, dict)}
+        per_split = [f"{s}_{sp}" for s in ("s4", "ms3") for sp in splits_of(s)]
+        write_json(folder, "stats.json", {**head, **{k: stats[k] for k in per_split if k in stats}})
+    finally:  # stats.json is written last: the splits are there once it lists them
+        folder.finish()
+
+
 def ensure_avs_synth(root, sizes, cfg=None):
     """Reuse a finished AVS-Synth at `root` (it has stats.json), else generate it with `sizes`
     (``{subset: {split: n}}``; missing splits get 0). Used by tools/run_demo.py and run_study.py.
 
-    A finished tree is reused whatever its clip counts, but one that lacks a split `sizes` asks
-    for (an older run's sizes) is an error naming the splits, rather than a study that fails later.
+    A finished tree is reused whatever its clip counts. A test or probe split it lacks (a probe
+    added since) is added to it in place (:func:`add_splits`); a missing training or validation
+    split is an error naming the splits, rather than a study that fails later.
     """
     stats_path = os.path.join(root, "stats.json")
     if os.path.isfile(stats_path):
         with open(stats_path) as f:
             stats = json.load(f)
-        missing = [
-            f"{sub}_{split}"
+        missing = {
+            f"{sub}_{split}": split
             for sub, splits in sizes.items()
             for split, n in splits.items()
             if n and not stats.get(f"{sub}_{split}", {}).get("clips", 0)
-        ]
-        if missing:
+        }
+        if any(split in ("train", "val") for split in missing.values()):
             raise ValueError(
                 f"{root} holds an AVS-Synth generated without {', '.join(missing)}: remove it "
                 f"or point to another datasets folder"
             )
+        if missing:  # a probe added since: its clips added to the tree, nothing else changes
+            add = {}
+            for name, split in missing.items():
+                subset = name.split("_", 1)[0]
+                add.setdefault(subset, {})[split] = sizes[subset][split]
+            add_splits(root, add, cfg)
         print(f"reusing {root}")
         return
     subsets = tuple(s for s in ("s4", "ms3") if any(sizes.get(s, {}).values()))
