@@ -12,7 +12,6 @@ switching on and off, like MS3) and ``v2`` (10 frames, alternately one and sever
 import csv
 import json
 import os
-from dataclasses import asdict
 
 import numpy as np
 import soundfile as sf
@@ -23,7 +22,14 @@ from ..datasets.avss import AVSS_CLIP_FRAMES, AVSS_SUBSETS
 from ..palette import labels_to_colors
 from .bank import SAMPLE_RATE, build_asset_bank
 from .composition import SynthConfig, compose_clip
-from .tree import SETTINGS_RECORD, _atomic, finish_tree, resolved_media, start_tree, write_json
+from .tree import (
+    SETTINGS_RECORD,
+    _atomic,
+    finish_tree,
+    generation_settings,
+    start_tree,
+    write_json,
+)
 
 __all__ = ["SEMANTIC_SIZES", "SEMANTIC_SPLITS", "generate_avs_synth_semantic", "semantic_labels"]
 
@@ -111,10 +117,7 @@ def generate_avs_synth_semantic(root, sizes=None, cfg=None, overwrite=False, pro
     """
     sizes = SEMANTIC_SIZES if sizes is None else sizes
     cfg = cfg or SynthConfig()
-    if cfg.s4_train_masks not in ("all", "first"):
-        raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    settings = {"generator": "semantic", **asdict(cfg), "media": resolved_media(cfg.media)}
-    out = start_tree(root, overwrite, TOOL, OWNED, settings)
+    out = start_tree(root, overwrite, TOOL, OWNED, generation_settings(cfg, "semantic"))
     work = out.path
     bank = build_asset_bank(cfg.media, cfg.seed)
     classes = ["background", *sorted(bank.categories)]

@@ -250,10 +250,11 @@ def _write_index(folder, subset, infos):
     _atomic(csv_path(work, subset), table, folder)
 
 
-def _settings(cfg):
+def generation_settings(cfg, generator="avs_synth"):
+    """Everything that decides a generated tree's clips (checked; recorded in the tree)."""
     if cfg.s4_train_masks not in ("all", "first"):
         raise ValueError(f"s4_train_masks must be 'all' or 'first', got {cfg.s4_train_masks!r}")
-    return {"generator": "avs_synth", **asdict(cfg), "media": resolved_media(cfg.media)}
+    return {"generator": generator, **asdict(cfg), "media": resolved_media(cfg.media)}
 
 
 def generate_avs_synth(
@@ -268,7 +269,7 @@ def generate_avs_synth(
     """
     sizes = sizes or DEFAULT_SIZES
     cfg = cfg or SynthConfig()
-    folder = start_tree(root, overwrite, TOOL, OWNED, _settings(cfg))
+    folder = start_tree(root, overwrite, TOOL, OWNED, generation_settings(cfg))
     bank = build_asset_bank(cfg.media, cfg.seed)
     print(bank.summary())
     write_json(folder, "bank.json", bank.manifest())
@@ -330,7 +331,7 @@ def add_splits(root, sizes, cfg=None, progress=True):
             marker = json.load(f)
     except (OSError, ValueError) as e:
         raise OutputDirError(f"{root}: not a finished AVS-Synth tree of {TOOL} ({e})") from None
-    if began != {"tool": TOOL, "settings": _settings(cfg)}:
+    if began != {"tool": TOOL, "settings": generation_settings(cfg)}:
         raise OutputDirError(
             f"{root}: generated with other settings ({began.get('settings')}), so a split "
             "added now would not match it; generate a new tree"
