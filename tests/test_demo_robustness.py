@@ -140,7 +140,7 @@ CHILD = textwrap.dedent(
     from tools import demo
 
     def slow(self, frames, log_mel):
-        time.sleep(0.3)
+        time.sleep(1.0)  # 12 windows of 5 s: the SIGINT lands mid-run on any machine
         t, (h, w) = len(frames), frames[0].shape[:2]
         sem = torch.stack([torch.zeros(h, w), torch.ones(h, w)])
         return {"frames": [{"sem_seg": sem} for _ in range(t)],
@@ -162,7 +162,7 @@ def test_ctrl_c_in_a_real_process(tmp_path):
     from .test_train import TINY
 
     video = tmp_path / "in.mp4"
-    _video(video, 30)
+    _video(video, 60)  # masks are written as windows finish, so the signal comes after window 1
     out = tmp_path / "out"
     cfg = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
     args = ["--config-file", cfg, "--input", str(video), "--output", str(out), "--quiet", *TINY]
