@@ -330,8 +330,9 @@ def run(predictor, source, folder, fps=5, progress=True, every_frame=False, pres
     elapsed = time.perf_counter() - t0
     counts = summary.status_counts
     stages.seconds["model"] = summary.model_seconds
-    stages.seconds["decode_and_model"] -= summary.model_seconds  # what is left: decoding
-    stages.seconds["decode_for_model"] = stages.seconds.pop("decode_and_model")
+    # what is left is decoding (none yet when Ctrl-C came during the first window)
+    decode_and_model = stages.seconds.pop("decode_and_model", summary.model_seconds)
+    stages.seconds["decode_for_model"] = max(decode_and_model - summary.model_seconds, 0.0)
     written = out.writer.frames_written
     result = {
         "source": source.source,
