@@ -161,7 +161,8 @@ CHILD = textwrap.dedent(
 def test_ctrl_c_in_a_real_process(tmp_path, after_windows):
     """A real SIGINT while the demo runs: exit status 130, a one-line message, no traceback;
     after two windows a playable partial video, and during the very first window (a KeyError in
-    the timing summary once turned that into a traceback) still a clean stop."""
+    the timing summary once turned that into a traceback) still a clean stop, and no partial
+    video without a picture (one was once left behind)."""
     from .test_train import TINY
 
     video = tmp_path / "in.mp4"
@@ -176,7 +177,9 @@ def test_ctrl_c_in_a_real_process(tmp_path, after_windows):
     _, err = proc.communicate(timeout=120)  # the child signals itself mid-run (CHILD above)
     assert proc.returncode == demo.EXIT_INTERRUPTED, err[-2000:]
     assert "Traceback" not in err and "interrupted" in err.strip().splitlines()[-1]
-    if after_windows == 0:
+    if after_windows == 0:  # no frame written: no video without a picture is left behind
+        assert "holds no video" in err and not (out / "overlay.partial.mp4").exists()
+        assert json.loads((out / "summary.json").read_text())["video"] is None
         return
     with av.open(str(out / "overlay.partial.mp4")) as c:
         assert sum(1 for _ in c.decode(video=0)) > 0

@@ -268,10 +268,14 @@ class _Outputs:
 
     def close(self, complete=True):
         """Finish the video (it plays up to the last frame written) and the index; a complete
-        run's video gets its final name. Returns the video's name."""
+        run's video gets its final name. Returns the video's name (None: a run interrupted
+        before its first frame, whose video, with no picture, is not kept)."""
         self.stages.timed("blend_and_encode", self.writer.close)
         self.index.close()
         self.folder.done(self.index_rel)
+        if not complete and self.writer.frames_written == 0:
+            self.folder.discard(self.VIDEO)
+            return None
         self.folder.done(self.VIDEO)
         if complete:
             self.folder.rename(self.VIDEO, "overlay.mp4")
@@ -422,6 +426,13 @@ def main(args):
         raise SystemExit(f"error: {user_message(e)}") from None
     except KeyboardInterrupt as e:
         s = e.args[0] if e.args and isinstance(e.args[0], dict) else None
+        if s and s["video"] is None:
+            print(
+                f"\ninterrupted before the first frame was written: {args.output} holds no "
+                "video; the next run into this folder starts there (no --overwrite needed)",
+                file=sys.stderr,
+            )
+            sys.exit(EXIT_INTERRUPTED)
         where = f" after {s['frames_written']} frames" if s else ""
         print(
             f"\ninterrupted{where}: {args.output}/{_Outputs.VIDEO} plays up to there; the next "

@@ -100,7 +100,17 @@ def _check_writable(path):
         raise OutputDirError(f"{path}: cannot write there ({probe} is not writable)")
 
 
-def _alive(marker):
+def _refuse_inputs(path, inputs):
+    """An output folder that holds one of the run's inputs is never used (--overwrite could
+    otherwise reach the input)."""
+    for src in inputs:
+        if src and _is_inside(src, path):
+            raise OutputDirError(
+                f"{path}: holds the input {src}; write the output to a folder of its own"
+            )
+
+
+def another_run_alive(marker):
     """True when the marker's process still runs on this machine (another run in progress)."""
     pid, host = marker.get("pid"), marker.get("host")
     if not isinstance(pid, int) or host != socket.gethostname() or pid == os.getpid():
@@ -138,6 +148,22 @@ def _inside_plainly(path, rel):
     never followed: what it points to is not the tool's to remove)."""
     full = os.path.join(path, rel)
     return os.path.realpath(full) == os.path.join(os.path.realpath(path), *rel.split("/"))
+
+
+def _rewrite_manifest(path, lines, remove_empty=True):
+    """Replace `path`'s manifest by `lines` in one step (a reader never sees half of it); no
+    lines: no manifest (or an empty one: `remove_empty` False)."""
+    target = os.path.join(path, MANIFEST)
+    if not lines and remove_empty:
+        try:
+            os.remove(target)
+        except FileNotFoundError:
+            pass
+        return
+    tmp = target + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(line + "\n" for line in lines)
+    os.replace(tmp, target)
 
 
 def _append_manifest(path, lines):
@@ -190,11 +216,7 @@ class OutputFolder:
                 is writing there, or a file of the user's takes a name the tool writes.
         """
         _check_writable(path)
-        for src in inputs:
-            if src and _is_inside(src, path):
-                raise OutputDirError(
-                    f"{path}: holds the input {src}; write the output to a folder of its own"
-                )
+        _refuse_inputs(path, inputs)
         folder = cls(path, tool)
         entries = sorted(os.listdir(path)) if os.path.isdir(path) else []
         notes = []
@@ -218,7 +240,7 @@ class OutputFolder:
                     "choose another one"
                 )
             state = marker.get("state", COMPLETE)
-            if state == RUNNING and _alive(marker):
+            if state == RUNNING and another_run_alive(marker):
                 raise OutputDirError(
                     f"{path}: another run of {tool} (process {marker.get('pid')}) is writing "
                     "there; wait for it or choose another folder"
@@ -268,6 +290,11 @@ class OutputFolder:
                 self._dirs.add(sub)
                 self._record(f"d {sub}")
         self.done(rel)
+
+    def unchanged(self, rel):
+        """Is the file `rel` recorded as this tool wrote it and unchanged since?"""
+        full = os.path.join(self.path, rel)
+        return os.path.isfile(full) and self._records()[0].get(rel) == _stamp(full)
 
     def _records(self):
         """{rel: (size, mtime_ns) or None (begun, not finished)}, [recorded folders]. A line
@@ -337,14 +364,8 @@ class OutputFolder:
             full = os.path.join(self.path, rel)
             if os.path.isdir(full) and _inside_plainly(self.path, rel) and not os.listdir(full):
                 os.rmdir(full)
-        if kept:  # still recorded, so a later --overwrite keeps them too
-            with open(os.path.join(self.path, MANIFEST), "w") as f:
-                f.writelines(f"= {rel} {files[rel][0]} {files[rel][1]}\n" for rel in kept)
-        else:
-            try:
-                os.remove(os.path.join(self.path, MANIFEST))
-            except FileNotFoundError:
-                pass
+        # the kept files stay recorded, so a later --overwrite keeps them too
+        _rewrite_manifest(self.path, [f"= {rel} {files[rel][0]} {files[rel][1]}" for rel in kept])
         return kept
 
     def _check_owned_names(self, owned):
@@ -554,10 +575,7 @@ class OutputRecorder:
                     lines.append(f"= {rel} {stamp[0]} {stamp[1]}")
                     if rel in logs_recorded:
                         lines.append(f"a {rel} {logs_recorded[rel][0]} {logs_recorded[rel][1]}")
-            tmp = os.path.join(path, MANIFEST + ".tmp")
-            with open(tmp, "w") as f:
-                f.writelines(line + "\n" for line in lines)
-            os.replace(tmp, os.path.join(path, MANIFEST))
+            _rewrite_manifest(path, lines, remove_empty=False)
 
     def record(self):
         """Record what changed since the last call. A file system error (a full disk) is a
@@ -648,11 +666,7 @@ def replace_recorded_outputs(path, tool, writes, inputs=()):
             under a name the run writes.
     """
     _check_writable(path)
-    for src in inputs:
-        if src and _is_inside(src, path):
-            raise OutputDirError(
-                f"{path}: holds the input {src}; write the output to a folder of its own"
-            )
+    _refuse_inputs(path, inputs)
     if marker_tool(path) != tool:
         raise OutputDirError(
             f"{path}: not an output folder of {tool} (it has no {MARKER} marker naming it), "

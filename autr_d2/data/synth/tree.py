@@ -20,7 +20,13 @@ import soundfile as sf
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils.outputs import MANIFEST, MARKER, OutputDirError, OutputFolder, _alive, _stamp
+from ...utils.outputs import (
+    MANIFEST,
+    MARKER,
+    OutputDirError,
+    OutputFolder,
+    another_run_alive,
+)
 from ..audio import waveform_to_log_mel
 from ..datasets.avsbench import clip_paths, csv_path, data_dir, instance_map_paths
 from .bank import SAMPLE_RATE, build_asset_bank, real_media_available
@@ -336,12 +342,11 @@ def add_splits(root, sizes, cfg=None, progress=True):
             f"{root}: generated with other settings ({began.get('settings')}), so a split "
             "added now would not match it; generate a new tree"
         )
-    if marker.get("state") == "running" and _alive(marker):
+    if marker.get("state") == "running" and another_run_alive(marker):
         raise OutputDirError(
             f"{root}: another run (process {marker.get('pid')}) is adding to it; wait for it"
         )
     tree = OutputFolder(root, TOOL)
-    recorded = tree._records()[0]
     index = {s: [f"{data_dir(root, s)}/clip_info.jsonl", csv_path(root, s)] for s in sizes}
     for subset, paths in index.items():
         if not os.path.isfile(paths[0]):
@@ -351,7 +356,7 @@ def add_splits(root, sizes, cfg=None, progress=True):
             )
     for path in [p for paths in index.values() for p in paths] + [f"{root}/stats.json"]:
         rel = os.path.relpath(path, root).replace(os.sep, "/")
-        if recorded.get(rel) != _stamp(path):
+        if not tree.unchanged(rel):
             raise OutputDirError(
                 f"{path}: changed since the tree was generated (or not recorded as the "
                 "generator's), so it is not rewritten; generate a new tree"
