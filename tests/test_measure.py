@@ -197,3 +197,26 @@ def test_study_score_cache_is_dropped_when_weights_data_or_overrides_change(tmp_
     assert run_study.load_eval_cache(str(cache), new) == {"_key": new}
     cache.write_text("{not json")  # a corrupt cache is scored again, not a traceback
     assert run_study.load_eval_cache(str(cache), key) == {"_key": key}
+
+
+def test_visual_only_best_object_scores_the_visual_only_run_on_ms3_only(tmp_path):
+    """The "visual only, best object" row trains nothing: it scores MS3's visual-only runs with
+    S4's rule (MS3's union above 0.5 leaves visual only with no mask at all), into a cache of its
+    own, so neither row's scores replace the other's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_study", ROOT + "/tools/run_study.py")
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    best, vo = run_study.BEST_OBJECT, "visual only"
+    assert best in run_study.get_parser().parse_args([]).variants  # a default row: it is cheap
+    runs = run_study.plan(str(tmp_path), ["s4", "ms3"], [vo, best], [1, 2])
+    assert [(r.subset, r.variant) for r in runs] == [("s4", vo)] * 2 + [("ms3", vo)] * 2 + [
+        ("ms3", best)
+    ] * 2  # on S4 the rule is already the best object: no second, identical row
+    by_variant = {(r.variant, r.seed): r.run_dir for r in runs if r.subset == "ms3"}
+    assert by_variant[(best, 2)] == by_variant[(vo, 2)] == str(tmp_path / "ms3/visual_only/seed2")
+    caches = {run_study.eval_cache_path(by_variant[(v, 1)], v) for v in (vo, best)}
+    assert len(caches) == 2 and str(tmp_path / "ms3/visual_only/seed1/study_eval.json") in caches
+    base, test_opts, subsets = run_study.SCORED_AS[best]
+    assert base == vo and test_opts == ["MODEL.AUTR.TEST.MULTI_SOURCE", "False"]

@@ -60,6 +60,16 @@ VARIANTS = {  # row -> config overrides on the recipe
     # does the faster head cost accuracy? A speed check, not an ablation of the paper's parts.
     "light pixel decoder": ["MODEL.AUTR.PIXEL_DECODER", "light_fpn"],
 }
+BEST_OBJECT = "visual only, best object"
+# rows that train nothing: another row's runs scored with other test-time overrides, on the
+# subsets where that changes anything -> (the row whose runs they score, overrides, subsets)
+SCORED_AS = {
+    # MS3's rule (the union of queries whose sound score > 0.5) leaves visual only with no mask:
+    # without audio no object's sound score passes 0.5, as most objects are silent. Its best guess
+    # is the likeliest sounding object (S4's rule), the baseline AuTR's MS3 rule has to beat.
+    BEST_OBJECT: ("visual only", ["MODEL.AUTR.TEST.MULTI_SOURCE", "False"], ("ms3",)),
+}
+VARIANTS[BEST_OBJECT] = []
 OPTIONAL_VARIANTS = (
     "1 query",
     "10 queries",
@@ -144,8 +154,16 @@ def run_tag(variant):
 
 
 def run_path(out, subset, variant, seed):
-    """<out>/<subset>/<row tag>/seed<k>: where a run lives."""
+    """<out>/<subset>/<row tag>/seed<k>: where a run lives (a row of SCORED_AS: its base row's)."""
+    variant = SCORED_AS.get(variant, (variant,))[0]
     return os.path.join(out, subset, run_tag(variant), f"seed{seed}")
+
+
+def eval_cache_path(run_dir, variant):
+    """A run's cached scores: study_eval.json, or study_eval_<row tag>.json for a row that
+    scores another row's run with other overrides (SCORED_AS)."""
+    name = f"study_eval_{run_tag(variant)}.json" if variant in SCORED_AS else "study_eval.json"
+    return os.path.join(run_dir, name)
 
 
 TOOL = "tools/run_study.py"
@@ -173,6 +191,7 @@ def plan(out, subsets, variants, seeds):
         Run(s, v, seed, run_path(out, s, v, seed), v == "AuTR" and seed == seeds[0])
         for s in subsets
         for v in variants
+        if v not in SCORED_AS or s in SCORED_AS[v][2]
         for seed in seeds
     ]
 
@@ -435,14 +454,15 @@ def main(args):
             ROOT, VARIANT_CONFIGS.get(variant, RECIPES[args.recipe]).format(s=subset)
         )
         curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
+        base, test_opts = SCORED_AS.get(variant, (variant, [], None))[:2]
         if args.score_only:  # model_final.pth holds the encoders' weights too
             if not trained(run_dir):
                 missing.append(os.path.relpath(run_dir, ROOT))
                 continue
-            opts = [*VARIANTS[variant], *args.opts]
-        else:
-            opts = [*encoders.get(variant, []), *VARIANTS[variant], *args.opts]
+        else:  # a SCORED_AS row trains its base row's run (once: train() skips a trained run)
+            opts = [*encoders.get(base, []), *VARIANTS[base], *args.opts]
             train(config, run_dir, seed, iters, with_val, env, opts)
+        opts = [*VARIANTS[base], *test_opts, *args.opts]
         runs.append((subset, variant, seed, config, run_dir, curve, opts))
     if missing:
         print(f"--score-only: {len(missing)} runs not trained, left out: {', '.join(missing)}")
@@ -458,9 +478,9 @@ def main(args):
     for subset, variant, seed, config, run_dir, curve, opts in runs:
         splits = [*SPLITS, *probes[subset]]
         names = [f"avs_synth_{subset}_{sp}" for sp in splits]
-        cache = os.path.join(run_dir, "study_eval.json")
+        cache = eval_cache_path(run_dir, variant)
         weights = os.path.join(run_dir, "model_final.pth")
-        key = eval_key(weights, datasets, [*VARIANTS[variant], *args.opts])  # not the encoders
+        key = eval_key(weights, datasets, opts)  # not the encoders
         res = load_eval_cache(cache, key)
         todo = [n for n in names if n not in res]
         if todo:
