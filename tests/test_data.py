@@ -350,6 +350,9 @@ def test_a_probe_added_to_a_finished_tree_is_what_a_fresh_generation_writes(tmp_
     csv = f"{old}/Single-source/s4_meta_data.csv"
     with open(csv, "a") as f:
         f.write("my_clip,0,dog,test\n")  # the user's own row: not rewritten
-    with pytest.raises(OutputDirError, match="s4_meta_data.csv: changed since"):
+    with pytest.raises(OutputDirError, match="s4_meta_data.csv: missing or changed since"):
         add_splits(old, {"s4": {"test_offscreen": 1}}, cfg)
     assert open(csv).read().endswith("my_clip,0,dog,test\n")
+    os.rename(csv, csv + ".moved")  # a missing index file: named in a sentence, not a traceback
+    with pytest.raises(OutputDirError, match="s4_meta_data.csv: missing"):
+        add_splits(old, {"s4": {"test_offscreen": 1}}, cfg)

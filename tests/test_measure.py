@@ -4,6 +4,8 @@ import json
 import os
 import tempfile
 
+import pytest
+
 from .conftest import tiny_cfg
 from .test_tools import run_tool
 from .test_train import ROOT, TINY
@@ -220,3 +222,41 @@ def test_visual_only_best_object_scores_the_visual_only_run_on_ms3_only(tmp_path
     assert len(caches) == 2 and str(tmp_path / "ms3/visual_only/seed1/study_eval.json") in caches
     base, test_opts, subsets = run_study.SCORED_AS[best]
     assert base == vo and test_opts == ["MODEL.AUTR.TEST.MULTI_SOURCE", "False"]
+
+
+def test_a_row_scored_as_another_trains_that_row_with_its_encoders(tmp_path, monkeypatch):
+    """Asked for alone, "visual only, best object" trains the visual-only run as that row is
+    trained: its config and the encoders' overrides (they were once looked up under the new
+    row's name, so it trained without them)."""
+    import importlib.util
+    import sys
+    import types
+
+    spec = importlib.util.spec_from_file_location("run_study", ROOT + "/tools/run_study.py")
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    assert run_study.base_row(run_study.BEST_OBJECT) == "visual only"
+    assert run_study.base_row("TPAVI") == "TPAVI"
+    from autr_d2.data import synth
+
+    class Trained(Exception):
+        pass
+
+    def fake_train(config, run_dir, seed, iters, curve, env, opts):
+        raise Trained(os.path.relpath(run_dir, tmp_path), config, list(opts))
+
+    monkeypatch.setattr(run_study, "train", fake_train)
+    monkeypatch.setattr(synth, "ensure_avs_synth", lambda *a, **k: None)
+    encoders = types.ModuleType("run_demo")  # the encoders are made by run_demo: named, not made
+    encoders.pretrained_encoders = lambda env, steps, strict=False: ["MODEL.AUDIO.WEIGHTS", "b.pth"]
+    monkeypatch.setitem(sys.modules, "run_demo", encoders)
+    args = ["--subsets", "ms3", "--seeds", "1", "--probes", "0", "--output", str(tmp_path / "st")]
+    args += ["--datasets", str(tmp_path / "d"), "--variants", run_study.BEST_OBJECT]
+    with pytest.raises(Trained) as e:
+        run_study.main(run_study.get_parser().parse_args(args))
+    run_dir, config, opts = e.value.args
+    assert run_dir == "st/ms3/visual_only/seed1"
+    assert os.path.realpath(config) == os.path.realpath(
+        os.path.join(ROOT, "configs/avs_synth/paper/ms3_autr_effl0.yaml")
+    )
+    assert opts == ["MODEL.AUDIO.WEIGHTS", "b.pth", "MODEL.AUDIO.ENABLED", "False"]

@@ -20,7 +20,8 @@ into their own Y'CbCr planes, so memory does not grow with the video's length. T
 bf16 where the CPU has it natively and in float32 elsewhere (MODEL.PRECISION auto; set it to
 override). Exit status: 0 done, 1 an error (one sentence), 3 the input ended before the length its
 container promises (the outputs cover what was read), 130 interrupted (Ctrl-C: the partial
-``overlay.partial.mp4`` plays up to where it stopped; a rerun replaces it without --overwrite).
+``overlay.partial.mp4`` plays up to where it stopped, none is kept before the first frame; a rerun
+replaces it without --overwrite).
 """
 
 import argparse

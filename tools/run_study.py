@@ -5,7 +5,8 @@ breaks (noise, same-category sources, switching, off-screen sound).
 Rows (each a set of config overrides on the recipe's config, trained with the same budget and
 seeds): AuTR; visual only; AuTR with the strict audio encoder (pretrained without the open-set
 categories); learned queries; dot-product mask head; TPAVI (AVSBench's baseline, its own config
-with the same encoders, data and solver); on request (--variants) 1 / 10 queries
+with the same encoders, data and solver); visual only scored with S4's rule on MS3 ("visual only,
+best object": trains nothing, see SCORED_AS); on request (--variants) 1 / 10 queries
 (AuTR has 5), without the sound loss, bf16 mixed precision, the light pixel decoder; next to the
 evaluator's two trivial baselines. Columns: M_J / M_F on test,
 test_unseen and test_openset, mean +- std over seeds, M_J against the number of silent
@@ -153,10 +154,14 @@ def run_tag(variant):
     return variant.replace(" ", "_").replace("-", "_")
 
 
+def base_row(variant):
+    """The row whose runs `variant` scores: its own, or for a row of SCORED_AS the one it names."""
+    return SCORED_AS.get(variant, (variant,))[0]
+
+
 def run_path(out, subset, variant, seed):
     """<out>/<subset>/<row tag>/seed<k>: where a run lives (a row of SCORED_AS: its base row's)."""
-    variant = SCORED_AS.get(variant, (variant,))[0]
-    return os.path.join(out, subset, run_tag(variant), f"seed{seed}")
+    return os.path.join(out, subset, run_tag(base_row(variant)), f"seed{seed}")
 
 
 def eval_cache_path(run_dir, variant):
@@ -444,20 +449,21 @@ def main(args):
 
         steps = args.audio_steps or mode["audio_steps"]
         default = pretrained_encoders(env, steps)
-        encoders = dict.fromkeys(args.variants, default)
-        if STRICT in args.variants:
+        encoders = dict.fromkeys({base_row(v) for v in args.variants}, default)
+        if STRICT in encoders:
             encoders[STRICT] = pretrained_encoders(env, steps, strict=True)
 
     runs, missing = [], []
     for subset, variant, seed, run_dir, with_val in plan(out, args.subsets, args.variants, seeds):
+        base, test_opts = base_row(variant), SCORED_AS.get(variant, (None, []))[1]
         config = os.path.join(
-            ROOT, VARIANT_CONFIGS.get(variant, RECIPES[args.recipe]).format(s=subset)
+            ROOT, VARIANT_CONFIGS.get(base, RECIPES[args.recipe]).format(s=subset)
         )
         curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
-        base, test_opts = SCORED_AS.get(variant, (variant, [], None))[:2]
         if args.score_only:  # model_final.pth holds the encoders' weights too
             if not trained(run_dir):
-                missing.append(os.path.relpath(run_dir, ROOT))
+                if os.path.relpath(run_dir, ROOT) not in missing:  # two rows may share a run
+                    missing.append(os.path.relpath(run_dir, ROOT))
                 continue
         else:  # a SCORED_AS row trains its base row's run (once: train() skips a trained run)
             opts = [*encoders.get(base, []), *VARIANTS[base], *args.opts]
@@ -540,7 +546,7 @@ def get_parser():
         default=DEFAULT_VARIANTS,
         choices=list(VARIANTS),
         metavar="VARIANT",
-        help=f"rows to train (default: {', '.join(repr(v) for v in DEFAULT_VARIANTS)}; "
+        help=f"rows to train and score (default: {', '.join(repr(v) for v in DEFAULT_VARIANTS)}; "
         f"also {', '.join(repr(v) for v in OPTIONAL_VARIANTS)})",
     )
     p.add_argument(

@@ -34,6 +34,7 @@ __all__ = [
     "MARKER",
     "OutputDirError",
     "OutputFolder",
+    "another_run_alive",
     "claim_output_dir",
     "marker_tool",
     "OutputRecorder",
@@ -291,10 +292,16 @@ class OutputFolder:
                 self._record(f"d {sub}")
         self.done(rel)
 
-    def unchanged(self, rel):
-        """Is the file `rel` recorded as this tool wrote it and unchanged since?"""
-        full = os.path.join(self.path, rel)
-        return os.path.isfile(full) and self._records()[0].get(rel) == _stamp(full)
+    def not_as_recorded(self, rels):
+        """The files of `rels` that are not as this tool recorded writing them (changed since,
+        missing, or never recorded); the manifest is read once."""
+        recorded = self._records()[0]
+        return [
+            rel
+            for rel in rels
+            if not os.path.isfile(full := os.path.join(self.path, rel))
+            or recorded.get(rel) != _stamp(full)
+        ]
 
     def _records(self):
         """{rel: (size, mtime_ns) or None (begun, not finished)}, [recorded folders]. A line

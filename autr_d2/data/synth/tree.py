@@ -354,13 +354,14 @@ def add_splits(root, sizes, cfg=None, progress=True):
                 f"{root} holds an AVS-Synth generated without {subset}: remove it or point to "
                 "another datasets folder"
             )
-    for path in [p for paths in index.values() for p in paths] + [f"{root}/stats.json"]:
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
-        if not tree.unchanged(rel):
-            raise OutputDirError(
-                f"{path}: changed since the tree was generated (or not recorded as the "
-                "generator's), so it is not rewritten; generate a new tree"
-            )
+    paths = [p for paths in index.values() for p in paths] + [f"{root}/stats.json"]
+    rels = [os.path.relpath(p, root).replace(os.sep, "/") for p in paths]
+    changed = tree.not_as_recorded(rels)
+    if changed:
+        raise OutputDirError(
+            f"{root}/{changed[0]}: missing or changed since the tree was generated (or not "
+            "recorded as the generator's), so it is not rewritten; generate a new tree"
+        )
     bank = build_asset_bank(cfg.media, cfg.seed)
     if json.loads(json.dumps(bank.manifest())) != bank_record:
         raise OutputDirError(
