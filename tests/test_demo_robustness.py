@@ -136,6 +136,9 @@ CHILD = textwrap.dedent(
     from autr_d2.predictor import AuTRPredictor
     from tools import demo
 
+    # a process started from a background job (CI scripts, `cmd &`) inherits SIGINT ignored and
+    # Python then installs no KeyboardInterrupt handler: what Ctrl-C does in a terminal is asked for
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     after = int(os.environ["SIGINT_AFTER_WINDOWS"])
     windows = AuTRPredictor.predict_windows
 
