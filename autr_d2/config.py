@@ -17,6 +17,10 @@ def add_autr_config(cfg):
     cfg.INPUT.SIZE_TEST = 224
     # Train-time scale jitter (min, max) applied before a SIZE_TRAIN crop; (1.0, 1.0) disables it.
     cfg.INPUT.SCALE_JITTER = (1.0, 1.0)
+    # Train-time colour jitter strength s: brightness, contrast and saturation each scaled by a
+    # factor drawn from [1 - s, 1 + s], the same for every frame of a clip (RGB frames only);
+    # 0.0 disables it.
+    cfg.INPUT.COLOR_JITTER = 0.0
     # Folder where log-mel features computed from wavs are cached ("" = no cache).
     cfg.INPUT.AUDIO_CACHE_DIR = ""
     # Pad clips of fewer than SAMPLING_FRAME_NUM frames to that length (zero frames and audio,

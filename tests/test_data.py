@@ -193,6 +193,27 @@ def test_mapper_applies_one_augmentation_to_the_whole_clip(tmp_path):
         assert set(m.unique().tolist()) <= {0, 1}
 
 
+def test_color_jitter_changes_the_pixels_of_a_clip_alike_and_never_its_masks(tmp_path):
+    d = _write_clip(tmp_path)
+    plain = AVSClipDatasetMapper(tiny_cfg("INPUT.RANDOM_FLIP", "none"), is_train=True)(d)
+    mapper = AVSClipDatasetMapper(
+        tiny_cfg("INPUT.RANDOM_FLIP", "none", "INPUT.COLOR_JITTER", 0.4), is_train=True
+    )
+    changed = 0
+    for _ in range(5):
+        out = mapper(d)
+        assert out["frames"].dtype == torch.uint8 and out["frames"].shape == plain["frames"].shape
+        assert torch.equal(out["masks"], plain["masks"])
+        for t in range(1, 5):  # the clip's frames are identical, so they stay identical
+            assert torch.equal(out["frames"][t], out["frames"][0])
+        changed += not torch.equal(out["frames"], plain["frames"])
+    assert changed >= 4
+    with pytest.raises(ValueError, match="INPUT.COLOR_JITTER needs INPUT.FORMAT 'RGB'"):
+        AVSClipDatasetMapper(tiny_cfg("INPUT.COLOR_JITTER", 0.4, "INPUT.FORMAT", "BGR"), True)
+    with pytest.raises(ValueError, match=r"INPUT.COLOR_JITTER must be in \[0, 1\)"):
+        AVSClipDatasetMapper(tiny_cfg("INPUT.COLOR_JITTER", 1.5), True)
+
+
 def test_mapper_marks_unannotated_frames(tmp_path):
     d = _write_clip(tmp_path)
     d["sem_seg_file_names"] = d["sem_seg_file_names"][:1] + [None] * 4

@@ -41,6 +41,7 @@ RECIPES = {
 STRICT = "strict audio encoder"
 # rows that are another model: their own config (same data, encoders, solver and budget)
 VARIANT_CONFIGS = {"TPAVI": "configs/avs_synth/paper/{s}_tpavi_effl0.yaml"}
+AUGMENTED = "scale and colour jitter"
 VARIANTS = {  # row -> config overrides on the recipe
     "AuTR": [],
     "learned queries": ["MODEL.AUTR.QUERY_INIT", "learned"],
@@ -60,6 +61,10 @@ VARIANTS = {  # row -> config overrides on the recipe
     # AuTR with the light pixel decoder (stride 4 enters through a lateral conv at MASK_DIM):
     # does the faster head cost accuracy? A speed check, not an ablation of the paper's parts.
     "light pixel decoder": ["MODEL.AUTR.PIXEL_DECODER", "light_fpn"],
+    # AuTR trained with scale (0.5-1.5x, then a crop) and colour jitter (off in the paper's
+    # regime): do the masks of photos it never saw (test_unseen) owe their poverty to memorised
+    # training photos?
+    AUGMENTED: ["INPUT.SCALE_JITTER", "(0.5, 1.5)", "INPUT.COLOR_JITTER", "0.4"],
 }
 BEST_OBJECT = "visual only, best object"
 # rows that train nothing: another row's runs scored with other test-time overrides, on the
@@ -77,6 +82,7 @@ OPTIONAL_VARIANTS = (
     "without the sound loss",
     "bf16 training",
     "light pixel decoder",
+    AUGMENTED,
 )
 DEFAULT_VARIANTS = [v for v in VARIANTS if v not in OPTIONAL_VARIANTS]
 SPLITS = ("test", "test_unseen", "test_openset")

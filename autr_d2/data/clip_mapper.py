@@ -84,6 +84,23 @@ def _category_labels(cfg):
     return cats
 
 
+def _color_jitter(strength, image_format):
+    """Brightness, contrast and saturation jitter of ``strength`` (0: none) as Detectron2
+    augmentations; they change pixel values only, never the masks."""
+    if strength == 0:
+        return []
+    if not 0 < strength < 1:
+        raise ValueError(f"INPUT.COLOR_JITTER must be in [0, 1), got {strength}")
+    if image_format != "RGB":
+        # Detectron2's RandomSaturation weighs the channels as R, G, B
+        raise ValueError(
+            f"INPUT.COLOR_JITTER needs INPUT.FORMAT 'RGB' (saturation weighs the channels as "
+            f"R, G, B), got {image_format!r}"
+        )
+    lo, hi = 1 - strength, 1 + strength
+    return [T.RandomBrightness(lo, hi), T.RandomContrast(lo, hi), T.RandomSaturation(lo, hi)]
+
+
 class AVSClipDatasetMapper:
     """Read and augment one clip.
 
@@ -150,6 +167,7 @@ class AVSClipDatasetMapper:
                 augs = [T.ResizeScale(lo, hi, size, size), T.FixedSizeCrop((size, size))]
             if cfg.INPUT.RANDOM_FLIP == "horizontal":
                 augs.append(T.RandomFlip(horizontal=True, vertical=False))
+            augs += _color_jitter(cfg.INPUT.COLOR_JITTER, cfg.INPUT.FORMAT)
         else:
             augs = [T.Resize((cfg.INPUT.SIZE_TEST, cfg.INPUT.SIZE_TEST))]
         return {
