@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import tempfile
 
 import pytest
@@ -143,6 +144,10 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     assert len(raw["not_trained"]) == 3 and "not trained" in res.stdout
     assert raw["runs"][0]["seed"] == 1 and raw["runs"][0]["trained_with"]["SEED"] == 1
     assert raw["runs"][0]["trained_with"]["SOLVER.MAX_ITER"] == 2
+    # the commit that trained the run, not only the one that scored it (recorded at training)
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert raw["runs"][0]["trained_with"]["commit"].split("+")[0] == head
     assert raw["seeds_scored"] == {"s4": {"AuTR": [1]}}
     md = (tmp_path / "st" / "results.md").read_text()
     assert "AuTR (1 seed)" in md and "1 query" not in md
@@ -161,6 +166,7 @@ def test_study_trains_only_the_first_autr_seed_with_val_evaluations(tmp_path, mo
     # the bf16 row is trained only when asked for (10x slower where the CPU has no bf16)
     assert "bf16 training" not in run_study.get_parser().parse_args([]).variants
     assert "light pixel decoder" not in run_study.get_parser().parse_args([]).variants
+    assert run_study.AUGMENTED not in run_study.get_parser().parse_args([]).variants
     assert run_study.get_parser().parse_args(["--variants", "bf16 training"]).variants
     variants = ["AuTR", "dot-product head"]
     runs = run_study.plan(str(tmp_path), ["s4", "ms3"], variants, [1, 2, 3])

@@ -75,7 +75,6 @@ SCORED_AS = {
     # is the likeliest sounding object (S4's rule), the baseline AuTR's MS3 rule has to beat.
     BEST_OBJECT: ("visual only", ["MODEL.AUTR.TEST.MULTI_SOURCE", "False"], ("ms3",)),
 }
-VARIANTS[BEST_OBJECT] = []
 OPTIONAL_VARIANTS = (
     "1 query",
     "10 queries",
@@ -84,7 +83,8 @@ OPTIONAL_VARIANTS = (
     "light pixel decoder",
     AUGMENTED,
 )
-DEFAULT_VARIANTS = [v for v in VARIANTS if v not in OPTIONAL_VARIANTS]
+ROWS = [*VARIANTS, *SCORED_AS]  # every row the study knows
+DEFAULT_VARIANTS = [v for v in ROWS if v not in OPTIONAL_VARIANTS]
 SPLITS = ("test", "test_unseen", "test_openset")
 SWAPPED = "test, another clip's audio"
 MODES = {
@@ -115,9 +115,22 @@ def sh(cmd, env):
     subprocess.run(cmd, env=env, check=True, cwd=ROOT)
 
 
+def code_commit():
+    """The commit of the code that runs, "+dirty" when tracked files differ from it."""
+    git = ["git", "-C", ROOT]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+                             capture_output=True, text=True)  # fmt: skip
+    return commit.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")
+
+
+TRAINED_AT = "study_trained_at.json"  # in a run folder: the commit that trained it
+
+
 def train(config, out, seed, iters, curve, env, opts=()):
     if trained(out):
         return
+    commit = code_commit()
     cmd = [sys.executable, "tools/train_net.py", "--config-file", config]
     if os.path.isdir(out):
         cmd.append("--resume")
@@ -131,6 +144,8 @@ def train(config, out, seed, iters, curve, env, opts=()):
         cmd += ["TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
     cmd += list(opts)
     sh(cmd, env)
+    if trained(out):
+        save_json_recorded(os.path.join(out, TRAINED_AT), {"commit": commit})
 
 
 def trained(run_dir):
@@ -147,7 +162,13 @@ def trained_with(run_dir):
     with open(path) as f:
         cfg = yaml.safe_load(f)
     model = cfg.get("MODEL", {})
+    try:  # runs trained before this file was written have no commit on record
+        with open(os.path.join(run_dir, TRAINED_AT)) as f:
+            commit = json.load(f).get("commit")
+    except (OSError, ValueError, AttributeError):
+        commit = None
     return {
+        "commit": commit,
         "SEED": cfg.get("SEED"),
         "SOLVER.MAX_ITER": cfg.get("SOLVER", {}).get("MAX_ITER"),
         "MODEL.TIMM.WEIGHTS": model.get("TIMM", {}).get("WEIGHTS"),
@@ -213,13 +234,13 @@ def eval_key(weights, datasets, opts):
     return {"weights": [st.st_size, st.st_mtime_ns], "datasets": datasets, "opts": list(opts)}
 
 
-def save_eval_cache(path, res):
-    """Write a run's scores beside it, recorded in the run folder's manifest (so
-    ``train_net.py --overwrite`` of that run removes them with it)."""
+def save_json_recorded(path, obj):
+    """Write a json file into a run folder, recorded in the folder's manifest (so
+    ``train_net.py --overwrite`` of that run removes it with the run)."""
     from autr_d2.utils.outputs import record_files
 
     with open(path, "w") as f:
-        json.dump(res, f, indent=1)
+        json.dump(obj, f, indent=1)
     record_files(os.path.dirname(path), [os.path.basename(path)])
 
 
@@ -497,11 +518,11 @@ def main(args):
         todo = [n for n in names if n not in res]
         if todo:
             res.update(evaluate_weights(config, weights, todo, ["OUTPUT_DIR", run_dir, *opts]))
-            save_eval_cache(cache, res)
+            save_json_recorded(cache, res)
         if "swapped" not in res:  # does it listen? test with every clip given another's audio
             swap = ["OUTPUT_DIR", run_dir, *opts, "TEST.AVS.SWAP_AUDIO_SEED", "0"]
             res["swapped"] = evaluate_weights(config, weights, [names[0]], swap)[names[0]]
-            save_eval_cache(cache, res)
+            save_json_recorded(cache, res)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         per_split[SWAPPED] = res["swapped"]
         results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
@@ -524,9 +545,7 @@ def main(args):
     if any(probes.values()):
         md += "\n\n" + probe_table(results, baselines)
     written = figures(results, curves, figures_dir) + probe_figures(results, baselines, figures_dir)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()  # fmt: skip
-    meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": commit,
+    meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": code_commit(),
             "seeds_scored": seeds_scored}  # fmt: skip
     if args.score_only:
         meta["not_trained"] = missing
@@ -550,7 +569,7 @@ def get_parser():
         "--variants",
         nargs="+",
         default=DEFAULT_VARIANTS,
-        choices=list(VARIANTS),
+        choices=ROWS,
         metavar="VARIANT",
         help=f"rows to train and score (default: {', '.join(repr(v) for v in DEFAULT_VARIANTS)}; "
         f"also {', '.join(repr(v) for v in OPTIONAL_VARIANTS)})",
