@@ -295,12 +295,12 @@ class OutputFolder:
     def not_as_recorded(self, rels):
         """The files of `rels` that are not as this tool recorded writing them (changed since,
         missing, or never recorded); the manifest is read once."""
-        recorded = self._records()[0]
+        recorded, logs = self._records()[0], self._appended()
         return [
             rel
             for rel in rels
             if not os.path.isfile(full := os.path.join(self.path, rel))
-            or recorded.get(rel) != _stamp(full)
+            or not self._ours(rel, _stamp(full), recorded, logs)
         ]
 
     def _records(self):
