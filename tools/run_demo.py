@@ -37,10 +37,12 @@ RECIPES = {
 EFFL0 = "pretrained/tf_efficientnet_lite0.pth"  # cached across runs; the paper configs name it
 
 
-def audio_weights(steps, strict=False):
-    """The VGGish pretrained `steps` steps on the audio bank (cached per setting); ``strict``:
-    the one that never heard the open-set categories."""
-    return f"pretrained/vggish_bank_{steps}steps{'_strict' if strict else ''}.pth"
+def audio_weights(steps, strict=False, preset="small"):
+    """The audio encoder pretrained `steps` steps on the audio bank (cached per setting):
+    ``preset`` "small" the paper configs' VGGish, "effl0" EfficientNet-Lite0 from ImageNet;
+    ``strict``: the one that never heard the open-set categories."""
+    name = {"small": "vggish_bank", "effl0": "effl0_audio_bank"}[preset]
+    return f"pretrained/{name}_{steps}steps{'_strict' if strict else ''}.pth"
 
 
 REPORT_SPLITS = ("test", "test_unseen", "test_openset")
@@ -86,18 +88,26 @@ def generate(datasets, mode, subset, splits):
         raise SystemExit(f"error: {e}") from None
 
 
-def pretrained_encoders(env, audio_steps, strict=False):
+def pretrained_encoders(env, audio_steps, strict=False, preset="small"):
     """The paper regime's frozen encoders, made once and cached (a rerun is instant) -> the
-    config overrides that name them (``strict``: the VGGish that never heard the open-set
-    categories)."""
+    config overrides that name them (``strict``: the audio encoder that never heard the open-set
+    categories; ``preset`` "effl0": EfficientNet-Lite0 from ImageNet as the audio encoder
+    instead of the paper configs' VGGish)."""
     if not os.path.isfile(os.path.join(ROOT, EFFL0)):
         run([sys.executable, "tools/convert_pretrained.py", "efficientnet_lite0", EFFL0], env)
     else:
         print(f"reusing {EFFL0}")
-    audio = audio_weights(audio_steps, strict)
+    audio = audio_weights(audio_steps, strict, preset)
     cmd = [sys.executable, "tools/pretrain_audio.py", "--output", audio]
-    run(cmd + ["--steps", str(audio_steps)] + (["--strict"] if strict else []), env)
-    return ["MODEL.TIMM.WEIGHTS", EFFL0, "MODEL.AUDIO.WEIGHTS", audio]
+    cmd += ["--steps", str(audio_steps)] + (["--strict"] if strict else [])
+    arch = []  # the paper configs build the "small" VGGish
+    if preset != "small":
+        from pretrain_audio import PRESET_CONFIG  # tools/ is on sys.path when run as a script
+
+        cmd += ["--preset", preset, "--imagenet", EFFL0]
+        arch = PRESET_CONFIG[preset]
+    run(cmd, env)
+    return ["MODEL.TIMM.WEIGHTS", EFFL0, "MODEL.AUDIO.WEIGHTS", audio, *arch]
 
 
 def write_demo_video(dataset, path, n_clips=3):

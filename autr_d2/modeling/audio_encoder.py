@@ -1,13 +1,23 @@
-"""Audio encoders. VGGish (the torchvggish architecture): log-mel ``[N,1,96,64]`` -> ``[N,128]``."""
+"""Audio encoders: log-mel ``[N,1,96,64]`` -> ``[N,128]``. VGGish (the torchvggish architecture,
+the paper's) and TimmAudio (a timm image network that reads the log-mel patch as a one-channel
+image, so that ImageNet weights can start it)."""
 
 import logging
 
 import torch
+from detectron2.config import configurable
 from detectron2.layers import get_norm
 from detectron2.utils.registry import Registry
 from torch import nn
 
-__all__ = ["AUDIO_ENCODER_REGISTRY", "VGGish", "build_audio_encoder", "load_vggish_weights"]
+__all__ = [
+    "AUDIO_ENCODER_REGISTRY",
+    "TimmAudio",
+    "VGGish",
+    "build_audio_encoder",
+    "load_audio_weights",
+    "load_vggish_weights",
+]
 
 AUDIO_ENCODER_REGISTRY = Registry("AUDIO_ENCODER")
 AUDIO_ENCODER_REGISTRY.__doc__ = """
@@ -30,6 +40,7 @@ class VGGish(nn.Module):
     ReLU on the embedding, whose dead units otherwise carry no audio into the model.
     """
 
+    @configurable
     def __init__(self, width_mult=1.0, fc_dim=4096, embed_dim=128, norm="", embed_relu=True):
         super().__init__()
         layers, c_in = [], 1
@@ -54,6 +65,17 @@ class VGGish(nn.Module):
         )
         self.output_dim = embed_dim
 
+    @classmethod
+    def from_config(cls, cfg):
+        a = cfg.MODEL.AUDIO
+        return {
+            "width_mult": a.WIDTH_MULT,
+            "fc_dim": a.FC_DIM,
+            "embed_dim": a.EMBED_DIM,
+            "norm": a.NORM,
+            "embed_relu": a.EMBED_RELU,
+        }
+
     def forward(self, x):
         """x: ``[N,1,96,64]`` log-mel -> ``[N, embed_dim]``."""
         x = self.features(x)  # [N,C,6,4]
@@ -62,24 +84,69 @@ class VGGish(nn.Module):
         return self.embeddings(x)
 
 
-def load_vggish_weights(model, path):
-    """Load a VGGish state dict (the released ``vggish-10086976.pth`` or a file written by
-    ``tools/pretrain_audio.py``) into `model`.
+@AUDIO_ENCODER_REGISTRY.register()
+class TimmAudio(nn.Module):
+    """A timm image classifier's body as an audio encoder: the log-mel patch ``[N,1,96,64]``
+    (time x mel) is a one-channel image, standardised by a BatchNorm (log-mel values are not
+    ImageNet pixels), pooled to the body's features and projected to ``embed_dim``.
+
+    Its use: ImageNet weights transfer to spectrograms (PSLA, AST), and they install offline
+    (EfficientNet-Lite0), where no audio network pretrained on AudioSet does.
+    ``tools/pretrain_audio.py --preset effl0`` starts the body from them (the RGB stem summed to
+    one channel) and trains it on the audio bank; building never reads a file.
+
+    Args:
+        name: a timm classification model, e.g. "tf_efficientnet_lite0".
+        embed_dim: size of the embedding (VGGish's 128).
+        embed_relu: ReLU on the embedding, as VGGish's.
+    """
+
+    @configurable
+    def __init__(self, name="tf_efficientnet_lite0", embed_dim=128, embed_relu=True):
+        import timm  # lazy: importing timm costs every tool a second at start-up
+
+        super().__init__()
+        self.input_norm = nn.BatchNorm2d(1)
+        self.body = timm.create_model(name, pretrained=False, in_chans=1, num_classes=0)
+        self.embeddings = nn.Sequential(
+            nn.Linear(self.body.num_features, embed_dim),
+            nn.ReLU(True) if embed_relu else nn.Identity(),
+        )
+        self.output_dim = embed_dim
+
+    @classmethod
+    def from_config(cls, cfg):
+        a = cfg.MODEL.AUDIO
+        return {"name": a.TIMM_NAME, "embed_dim": a.EMBED_DIM, "embed_relu": a.EMBED_RELU}
+
+    def forward(self, x):
+        """x: ``[N,1,96,64]`` log-mel -> ``[N, embed_dim]``."""
+        return self.embeddings(self.body(self.input_norm(x)))
+
+
+def load_audio_weights(model, path):
+    """Load an audio encoder's state dict (for VGGish the released ``vggish-10086976.pth``; any
+    encoder: a file written by ``tools/pretrain_audio.py``) into `model`.
 
     Every parameter of `model` must be in the file with its shape: a file made for another
-    architecture (width, FC size, norm) is an error naming the first keys that differ and the
-    config keys that set the architecture. Returns the file's keys the model does not use.
+    architecture (encoder, width, FC size, norm) is an error naming the first keys that differ
+    and the config keys that set the architecture. Returns the file's keys the model does not
+    use.
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ValueError(f"{path}: not a readable VGGish state dict ({type(e).__name__})") from e
+        what = f"not a readable audio encoder state dict ({type(e).__name__})"
+        raise ValueError(f"{path}: {what}") from e
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     if not isinstance(state, dict):
         raise ValueError(f"{path}: not a state dict (a {type(state).__name__})")
     own = model.state_dict()
-    arch = "MODEL.AUDIO.WIDTH_MULT / FC_DIM / EMBED_DIM / NORM must match the file's architecture"
+    arch = (
+        "MODEL.AUDIO.NAME / TIMM_NAME / WIDTH_MULT / FC_DIM / EMBED_DIM / NORM must match the "
+        "file's architecture"
+    )
     for k, v in state.items():
         if k in own and own[k].shape != v.shape:
             raise ValueError(
@@ -91,21 +158,29 @@ def load_vggish_weights(model, path):
         raise ValueError(f"{path}: has no {', '.join(missing[:4])} ... ({arch})")
     result = model.load_state_dict(state, strict=False)
     if result.unexpected_keys:
-        logger.warning(f"VGGish weights {path}: unused keys {result.unexpected_keys}")
+        logger.warning(f"audio encoder weights {path}: unused keys {result.unexpected_keys}")
     return result.unexpected_keys
+
+
+load_vggish_weights = load_audio_weights  # the name it had when VGGish was the only encoder
 
 
 def build_audio_encoder(cfg):
     """Build ``MODEL.AUDIO.NAME`` (random weights: MODEL.AUDIO.WEIGHTS is loaded when training
-    starts, see ``autr_d2/checkpoint.py``); freeze its parameters if asked."""
+    starts, see ``autr_d2/checkpoint.py``); freeze its parameters if asked. A ``@configurable``
+    encoder takes the config; any other gets the VGGish-style sizes as keyword arguments."""
     a = cfg.MODEL.AUDIO
-    encoder = AUDIO_ENCODER_REGISTRY.get(a.NAME)(
-        width_mult=a.WIDTH_MULT,
-        fc_dim=a.FC_DIM,
-        embed_dim=a.EMBED_DIM,
-        norm=a.NORM,
-        embed_relu=a.EMBED_RELU,
-    )
+    cls = AUDIO_ENCODER_REGISTRY.get(a.NAME)
+    if hasattr(cls, "from_config"):
+        encoder = cls(cfg)
+    else:
+        encoder = cls(
+            width_mult=a.WIDTH_MULT,
+            fc_dim=a.FC_DIM,
+            embed_dim=a.EMBED_DIM,
+            norm=a.NORM,
+            embed_relu=a.EMBED_RELU,
+        )
     if a.FREEZE:
         for p in encoder.parameters():
             p.requires_grad_(False)
