@@ -144,6 +144,7 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     assert len(raw["not_trained"]) == 3 and "not trained" in res.stdout
     assert raw["runs"][0]["seed"] == 1 and raw["runs"][0]["trained_with"]["SEED"] == 1
     assert raw["runs"][0]["trained_with"]["SOLVER.MAX_ITER"] == 2
+    assert raw["runs"][0]["trained_with"]["MODEL.AUDIO.NAME"] == "VGGish"
     # the commit that trained the run, not only the one that scored it (recorded at training)
     head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -181,6 +182,30 @@ def test_study_trains_only_the_first_autr_seed_with_val_evaluations(tmp_path, mo
     assert evals == {**dict.fromkeys(evals, "0"), "s4/AuTR/seed1": "10", "ms3/AuTR/seed1": "10"}
     assert "('avs_synth_ms3_val',)" in by_run["ms3/AuTR/seed1"]
     assert "()" in by_run["ms3/AuTR/seed2"]  # no val set loaded at all
+
+
+def test_every_study_row_builds_from_its_config_and_overrides():
+    """A row's overrides merge into its config and build without any pretrained file; the
+    ImageNet-audio row builds the TimmAudio encoder it was trained with (scoring relies on it)."""
+    import importlib.util
+
+    from detectron2.modeling import build_model
+
+    from autr_d2.engine import setup_cfg
+    from autr_d2.modeling.audio_encoder import TimmAudio, VGGish
+
+    spec = importlib.util.spec_from_file_location("run_study", ROOT + "/tools/run_study.py")
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    for row, opts in run_study.VARIANTS.items():
+        config = run_study.VARIANT_CONFIGS.get(row, run_study.RECIPES["paper"]).format(s="s4")
+        cfg = setup_cfg(os.path.join(ROOT, config), ["MODEL.TIMM.WEIGHTS", "", *opts])
+        model = build_model(cfg)
+        encoder = getattr(model, "audio_encoder", None)
+        if row == run_study.IMAGENET_AUDIO:
+            assert isinstance(encoder, TimmAudio), row
+        elif row != "visual only":
+            assert isinstance(encoder, VGGish), row
 
 
 def test_study_score_cache_is_dropped_when_weights_data_or_overrides_change(tmp_path):

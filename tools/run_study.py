@@ -178,6 +178,7 @@ def trained_with(run_dir):
         "SEED": cfg.get("SEED"),
         "SOLVER.MAX_ITER": cfg.get("SOLVER", {}).get("MAX_ITER"),
         "MODEL.TIMM.WEIGHTS": model.get("TIMM", {}).get("WEIGHTS"),
+        "MODEL.AUDIO.NAME": model.get("AUDIO", {}).get("NAME"),
         "MODEL.AUDIO.WEIGHTS": model.get("AUDIO", {}).get("WEIGHTS"),
     }
 
