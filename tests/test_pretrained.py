@@ -149,6 +149,10 @@ def test_pretrain_audio_effl0_starts_from_imagenet_and_loads_through_its_config(
         os.path.join(PAPER, "s4_autr_effl0.yaml"), [*meta["config"], "MODEL.TIMM.WEIGHTS", ""]
     )
     assert cfg.MODEL.AUDIO.NAME == "TimmAudio" and cfg.MODEL.AUDIO.WEIGHTS == out
+    # the "small" preset's overrides are what the paper configs already build
+    paper = setup_cfg(PAPER + "/s4_autr_effl0.yaml", [])
+    same = setup_cfg(PAPER + "/s4_autr_effl0.yaml", pretrain_audio.preset_config("small"))
+    assert same.MODEL.AUDIO == paper.MODEL.AUDIO
     model = build_model(cfg)
     assert load_pretrained_components(model, cfg) == [out]
     for k, v in model.audio_encoder.state_dict().items():

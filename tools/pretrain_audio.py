@@ -24,7 +24,7 @@ category's training recordings?).
 
 The output is a plain state dict of the encoder (for VGGish the released
 ``vggish-10086976.pth`` layout at full width), loaded through ``MODEL.AUDIO.WEIGHTS`` with the
-``MODEL.AUDIO`` keys of its preset (``PRESET_CONFIG``). A rerun with the same settings finds that
+``MODEL.AUDIO`` keys of its preset (``preset_config``). A rerun with the same settings finds that
 file and returns at once.
 
 python tools/pretrain_audio.py --output pretrained/vggish_bank.pth --steps 3000
@@ -68,14 +68,9 @@ PRESETS = {
     "effl0": {"name": "tf_efficientnet_lite0", "embed_dim": 128, "embed_relu": True},
 }
 ENCODERS = {"full": VGGish, "small": VGGish, "effl0": TimmAudio}  # the module of each preset
-# the MODEL.AUDIO config keys that build each preset's encoder (for MODEL.AUDIO.WEIGHTS)
-PRESET_CONFIG = {
-    "full": ["MODEL.AUDIO.NAME", "VGGish", "MODEL.AUDIO.WIDTH_MULT", "1.0",
-             "MODEL.AUDIO.FC_DIM", "4096", "MODEL.AUDIO.NORM", ""],
-    "small": ["MODEL.AUDIO.NAME", "VGGish", "MODEL.AUDIO.WIDTH_MULT", "0.25",
-              "MODEL.AUDIO.FC_DIM", "256", "MODEL.AUDIO.NORM", "BN"],
-    "effl0": ["MODEL.AUDIO.NAME", "TimmAudio", "MODEL.AUDIO.TIMM_NAME", "tf_efficientnet_lite0"],
-}  # fmt: skip
+# the MODEL.AUDIO key that sets each argument of a preset (the encoders' from_config, reversed)
+_CONFIG_KEYS = {"width_mult": "WIDTH_MULT", "fc_dim": "FC_DIM", "embed_dim": "EMBED_DIM",
+                "norm": "NORM", "embed_relu": "EMBED_RELU", "name": "TIMM_NAME"}  # fmt: skip
 VERSION = 3  # bump when the recipe changes: invalidates cached files (2: the bank, 3: softmax)
 
 
@@ -151,6 +146,14 @@ class Classifier(nn.Module):
 
     def forward(self, mel):
         return self.head(self.encoder(mel))
+
+
+def preset_config(preset):
+    """The config overrides that build `preset`'s encoder (for its MODEL.AUDIO.WEIGHTS)."""
+    opts = ["MODEL.AUDIO.NAME", ENCODERS[preset].__name__]
+    for arg, value in PRESETS[preset].items():
+        opts += [f"MODEL.AUDIO.{_CONFIG_KEYS[arg]}", str(value)]
+    return opts
 
 
 def load_imagenet(encoder, path):
@@ -331,7 +334,7 @@ def pretrain(args):
     acc = evaluate(model, sounds, categories, roles)
     meta = {
         "settings": settings,
-        "config": PRESET_CONFIG[args.preset] + ["MODEL.AUDIO.WEIGHTS", args.output],
+        "config": preset_config(args.preset) + ["MODEL.AUDIO.WEIGHTS", args.output],
         "categories": categories,
         "roles": roles,
         "sources": {

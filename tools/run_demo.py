@@ -102,10 +102,10 @@ def pretrained_encoders(env, audio_steps, strict=False, preset="small"):
     cmd += ["--steps", str(audio_steps)] + (["--strict"] if strict else [])
     arch = []  # the paper configs build the "small" VGGish
     if preset != "small":
-        from pretrain_audio import PRESET_CONFIG  # tools/ is on sys.path when run as a script
+        from pretrain_audio import preset_config  # tools/ is on sys.path when run as a script
 
         cmd += ["--preset", preset, "--imagenet", EFFL0]
-        arch = PRESET_CONFIG[preset]
+        arch = preset_config(preset)
     run(cmd, env)
     return ["MODEL.TIMM.WEIGHTS", EFFL0, "MODEL.AUDIO.WEIGHTS", audio, *arch]
 
