@@ -54,8 +54,13 @@ _MAKE = {
 def how_to_make(path):
     """How to make a pretrained file a config names ('' for an unknown name)."""
     name = os.path.basename(path)
-    if name.startswith(("vggish_bank", "vggish_avs_synth", "effl0_audio_bank")):
+    if name.startswith(("vggish_bank", "vggish_avs_synth")):
         return f"python tools/pretrain_audio.py --output {path}"
+    if name.startswith("effl0_audio_bank"):  # not the default preset: say which one
+        return (
+            f"python tools/pretrain_audio.py --output {path} --preset effl0 "
+            "--imagenet pretrained/tf_efficientnet_lite0.pth"
+        )
     return _MAKE.get(name, "")
 
 

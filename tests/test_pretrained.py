@@ -157,6 +157,19 @@ def test_pretrain_audio_effl0_starts_from_imagenet_and_loads_through_its_config(
     assert load_pretrained_components(model, cfg) == [out]
     for k, v in model.audio_encoder.state_dict().items():
         assert torch.equal(v, state[k]), k
+    # a missing file of this preset says how to make it, with its preset (not the VGGish's)
+    missing = setup_cfg(
+        PAPER + "/s4_autr_effl0.yaml",
+        [
+            *meta["config"],
+            "MODEL.TIMM.WEIGHTS",
+            "",
+            "MODEL.AUDIO.WEIGHTS",
+            "x/effl0_audio_bank.pth",
+        ],
+    )
+    with pytest.raises(CheckpointError, match=r"effl0_audio_bank\.pth --preset effl0 --imagenet"):
+        load_pretrained_components(build_model(missing), missing)
     # the frozen encoder runs (folded BatchNorms, eval mode) and embeds each 0.96 s example
     with torch.no_grad():
         assert model.audio_encoder.eval()(torch.randn(3, 1, 96, 64)).shape == (3, 128)
