@@ -14,11 +14,13 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 #   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu   (or .../whl/cu126; see INSTALL.md)
 TORCH_INDEX ?=
 # the audio bank's media (autr_d2/data/synth/catalog.py MEDIA_PACKAGES; a test keeps them equal):
-# Tux Paint's cut-outs, backgrounds and recordings, FluidR3 GM, and real recordings of a dozen
-# packages (~480 MB download, 964 MiB installed)
+# Tux Paint's cut-outs, backgrounds and recordings, FluidR3 GM, and real recordings of eighteen
+# more packages (~1.2 GB download, ~1.9 GiB installed; bank 4's seven packages from megaglest-data
+# on are ~690 MB and ~930 MiB of that)
 MEDIA_PKGS := csoundqt-examples fluid-soundfont-gm gcompris-qt-data lmms-common lugaru-data \
 	openttd-opensfx pekka-kana-2-data scorched3d-data searchandrescue-data sonic-pi-samples \
-	sound-theme-freedesktop tuxpaint-data tuxpaint-stamps-default wesnoth-1.16-data
+	sound-theme-freedesktop tuxpaint-data tuxpaint-stamps-default wesnoth-1.16-data \
+	megaglest-data micropolis-data qabcs-data scratch simutrans-pak64 sound-icons widelands-data
 # Anything that changes what `setup` installs must invalidate its stamp.
 SETUP_INPUTS := setup.py tools/install_detectron2.py Makefile
 

@@ -149,3 +149,54 @@ def test_make_media_installs_the_catalogs_packages():
     makefile = open(os.path.join(ROOT, "Makefile")).read()
     listed = re.search(r"MEDIA_PKGS := (.*?)\n(?!\t)", makefile, re.S).group(1)
     assert sorted(listed.replace("\\", " ").split()) == MEDIA_PACKAGES
+
+
+def test_clips_of_one_recording_session_are_one_source(monkeypatch):
+    """A game's sheep1..sheep10 are one recording session: held out together or not at all
+    (split as ten sources, a held-out 'new recording' was a sibling of a training clip)."""
+    from autr_d2.data.synth import bank as bank_mod
+    from autr_d2.data.synth.catalog import A, B, Category
+
+    recs = [A("tux", f"solo{i}.ogg") for i in range(4)]
+    recs += [A("mg", f"sheep{i}.wav", "test_session") for i in range(6)]
+    recs += [B("wes", "bleat.ogg")]
+    spec = Category("Sheep", "audio", recordings=recs)
+
+    def fake_decode(data, name):  # a distinct waveform per file, no media needed
+        rng = np.random.default_rng(int.from_bytes(name.encode()[-8:], "little"))
+        return rng.standard_normal((4000, 1)).astype(np.float32), 16000
+
+    monkeypatch.setattr(bank_mod, "_read_bytes", lambda rec: (rec.path, rec.path))
+    monkeypatch.setattr(bank_mod, "_decode", fake_decode)
+    family = {f"mg:sheep{i}.wav": "family:test_session" for i in range(6)}
+    monkeypatch.setattr(bank_mod, "_FAMILY", family)
+    held_family = 0
+    for seed in range(12):
+        cat = bank_mod._build_category("sheep", spec, seed, {})
+        pools = {src: pool for _, pool, src in cat.sounds}
+        assert len(pools) == 11  # every clip is still in the bank
+        session = {pools[f"mg:sheep{i}.wav"] for i in range(6)}
+        assert len(session) == 1, (seed, pools)  # all six on one side
+        held_family += session == {"unseen"}
+        # 6 sources (4 + the session, grade A; 1 grade B): 2 held out, never the B one
+        held = {bank_mod.source_of(s) for s, p in pools.items() if p == "unseen"}
+        assert len(held) == 2 and "wes:bleat.ogg" not in held, pools
+    assert 0 < held_family < 12  # the session is held out, as one, under some seeds
+
+
+def test_catalog_families_and_the_goats():
+    """A recording session belongs to one category and one package; goats are their own audio
+    category (bank 3 drew Tux Paint's goats as sheep: its held-out 'sheep' were goat bleats)."""
+    owner = {}
+    for name, spec in CATEGORIES.items():
+        for rec in spec.recordings:
+            if rec.family:
+                assert owner.setdefault(rec.family, (name, rec.package)) == (name, rec.package)
+                assert source_of(f"{rec.package}:{rec.path}") == f"family:{rec.family}"
+            else:
+                assert source_of(f"{rec.package}:{rec.path}") == f"{rec.package}:{rec.path}"
+    assert all(sum(1 for r in s.recordings if r.family == f) >= 2 for f, (n, _) in owner.items()
+               for s in [CATEGORIES[n]])  # fmt: skip
+    sheep = CATEGORIES["sheep"]
+    assert not any("goat" in x for x in sheep.stamps + [r.path for r in sheep.recordings])
+    assert CATEGORIES["goat"].role == "audio" and len(CATEGORIES["goat"].recordings) == 2

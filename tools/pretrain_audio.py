@@ -51,6 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from autr_d2.data.audio import EXAMPLE_SAMPLES, batched_log_mel  # noqa: E402
+from autr_d2.data.synth.catalog import BANK_VERSION  # noqa: E402
 from autr_d2.modeling.audio_encoder import TimmAudio, VGGish  # noqa: E402
 
 # architecture presets: "full" is the paper's VGGish (loads like the released file); "small" is a
@@ -269,6 +270,7 @@ def _settings(args, bank):
         "lr": args.lr,
         "seed": args.seed,
         "media": bank.kind,
+        "bank_version": BANK_VERSION,
         "bank_seed": args.bank_seed,
         "strict": args.strict,
         "augment": args.augment,

@@ -38,11 +38,14 @@ EFFL0 = "pretrained/tf_efficientnet_lite0.pth"  # cached across runs; the paper 
 
 
 def audio_weights(steps, strict=False, preset="small"):
-    """The audio encoder pretrained `steps` steps on the audio bank (cached per setting):
+    """The audio encoder pretrained `steps` steps on this edition of the audio bank (cached per
+    setting, ``catalog.BANK_VERSION`` in the name):
     ``preset`` "small" the paper configs' VGGish, "effl0" EfficientNet-Lite0 from ImageNet;
     ``strict``: the one that never heard the open-set categories."""
+    from autr_d2.data.synth.catalog import BANK_VERSION
+
     name = {"small": "vggish_bank", "effl0": "effl0_audio_bank"}[preset]
-    return f"pretrained/{name}_{steps}steps{'_strict' if strict else ''}.pth"
+    return f"pretrained/{name}{BANK_VERSION}_{steps}steps{'_strict' if strict else ''}.pth"
 
 
 REPORT_SPLITS = ("test", "test_unseen", "test_openset")

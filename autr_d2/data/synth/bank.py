@@ -10,11 +10,12 @@ Two sources with one interface (:class:`AssetBank`):
 
 Every asset carries a ``pool``: "train" (pretraining, and compositions for train/val/test) or
 "unseen" (held out: only ``test_unseen`` and, for open-set categories, ``test_openset`` use it;
-never heard in pretraining). Recordings are split by *source* (a recording, a GM program, a
-speaker), deduplicated by the SHA-1 of their 16 kHz samples first, so one recording can never be
-on both sides. Each category holds out about a fifth of its sources, at least 2 where it has 5 or
-more, preferring grade-A recordings (documented real ones); a category with one source holds out
-none (``manifest()`` says how many each has). Cut-outs: one held out per category that has two
+never heard in pretraining). Recordings are split by *source* (a recording, the clips a game
+cut from one recording session, a GM program, a speaker), deduplicated by the SHA-1 of their
+16 kHz samples first, so one recording can never be on both sides. Each category holds out
+about a fifth of its sources, at least 2 where it has 5 or more, preferring grade-A recordings
+(documented real ones); a category with one source holds out none (``manifest()`` says how many
+each has). Cut-outs: one held out per category that has two
 or more.
 
 Decoding the whole catalog takes ten seconds or more on 2 cores, so the decoded bank is cached
@@ -124,12 +125,22 @@ class AssetBank:
         return out
 
 
+# "package:path" of every catalog recording cut from a recording session -> "family:<name>"
+_FAMILY = {
+    f"{r.package}:{r.path}": f"family:{r.family}"
+    for spec in CATEGORIES.values()
+    for r in spec.recordings
+    if r.family
+}
+
+
 def source_of(src):
-    """The source a sound belongs to, for splitting: a recording's own name, a GM program
-    ("gm:40"), a speaker ("speech:fr")."""
+    """The source a sound belongs to, for splitting: a recording's own name, its recording
+    session ("family:mg_sheep": the clips a game cut from one session), a GM program ("gm:40"),
+    a speaker ("speech:fr")."""
     if src.startswith(("gm:", "speech:")):
         return ":".join(src.split(":")[:2])
-    return src
+    return _FAMILY.get(src, src)
 
 
 def licence_of(src):
@@ -320,8 +331,10 @@ def _build_category(name, spec, seed, seen):
             logger.info(f"skipping duplicate recording {where} (= {seen[h]})")
             continue
         seen[h] = where
-        src = f"{rec.package}:{rec.path}"
-        sounds[src], grades[src] = [(x, src)], rec.grade
+        name_i = f"{rec.package}:{rec.path}"
+        src = source_of(name_i)  # a recording session's clips are one source
+        sounds.setdefault(src, []).append((x, name_i))
+        grades[src] = rec.grade
     for prog in spec.gm:  # each program one source: all its melodies on one side
         sounds[f"gm:{prog}"] = [(x, f"gm:{prog}:{i}") for i, x in
                                 enumerate(render_gm(prog, rng, GM_MELODIES))]  # fmt: skip

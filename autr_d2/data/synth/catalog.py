@@ -24,7 +24,21 @@ Licences: ``PACKAGES``; the bank records the source and licence of every clip it
 
 from dataclasses import dataclass, field
 
-__all__ = ["CATEGORIES", "MEDIA_PACKAGES", "PACKAGES", "Package", "Recording", "Category"]
+__all__ = [
+    "BANK_VERSION",
+    "CATEGORIES",
+    "MEDIA_PACKAGES",
+    "PACKAGES",
+    "Package",
+    "Recording",
+    "Category",
+]
+
+# the bank's edition: pretrained audio encoders record it and name their files with it
+# (pretrained/vggish_bank4_3000steps.pth), so one made from another bank is never taken for this
+# one. 3: twelve packages; 4: seven more (qabcs, Scratch, MegaGlest, Widelands, Micropolis,
+# Simutrans, sound-icons), recording sessions as one source, goats no longer drawn as sheep
+BANK_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,23 @@ PACKAGES = {
     "csq": Package(
         "csoundqt-examples", "/usr/share/csoundqt/Examples/SourceMaterials", "LGPL-2.1+, GPL-3+"
     ),
+    # bank 4
+    "abc": Package("qabcs-data", "/usr/share/qabcs/abcs/all/noises", "GPL-3+"),
+    "scr": Package("scratch", "/usr/share/scratch/Media/Sounds", "CC-BY-SA-3.0 (Scratch 1.4)"),
+    "mic": Package("micropolis-data", "/usr/share/games/micropolis/res/sounds", "GPL-3+"),
+    # MegaGlest: its common unit sounds, its factions' units, its tilesets' ambience
+    "mg": Package(
+        "megaglest-data",
+        "/usr/share/games/megaglest/techs/megapack/commondata/sounds",
+        "CC-BY-SA-3.0",
+    ),
+    "mgf": Package(
+        "megaglest-data", "/usr/share/games/megaglest/techs/megapack/factions", "CC-BY-SA-3.0"
+    ),
+    "mgt": Package("megaglest-data", "/usr/share/games/megaglest/tilesets", "CC-BY-SA-3.0"),
+    "wl": Package("widelands-data", "/usr/share/games/widelands/data", "GPL-2+"),
+    "sim": Package("simutrans-pak64", "/usr/share/games/simutrans/pak/sound", "Artistic-1.0"),
+    "sic": Package("sound-icons", "/usr/share/sounds/sound-icons", "GPL-2+"),
 }
 # everything make media installs: the packages above, Tux Paint's backgrounds and the soundfont
 MEDIA_PACKAGES = sorted(
@@ -76,14 +107,17 @@ class Recording:
     package: str  # a key of PACKAGES
     path: str  # under the package's root; "<archive>::<entry>" inside a .rcc / .cat
     grade: str  # "A" documented real recording, "B" a game's sound effect
+    # clips a package cut from one recording session (a game's "sheep1" .. "sheep10") share a
+    # family: the split counts them as one source, so they all lie on one side of it
+    family: str = ""
 
 
-def A(package, path):  # noqa: N802 (reads as the grade)
-    return Recording(package, path, "A")
+def A(package, path, family=""):  # noqa: N802 (reads as the grade)
+    return Recording(package, path, "A", family)
 
 
-def B(package, path):  # noqa: N802
-    return Recording(package, path, "B")
+def B(package, path, family=""):  # noqa: N802
+    return Recording(package, path, "B", family)
 
 
 @dataclass(frozen=True)
@@ -120,6 +154,10 @@ CATEGORIES = {
             B("s3d", "apoc/data/wav/misc/dog2.wav"),  # 0.9 s
             B("s3d", "apoc/data/wav/misc/dog3.wav"),  # 3.9 s
             A("tux", "animals/mammals/dogs/dog.ogg"),  # 0.9 s
+            # bank 4
+            A("abc", "dog.ogg"),  # 0.6 s
+            A("scr", "Animal/Dog1.wav"),  # 0.2 s
+            A("scr", "Animal/Dog2.wav"),  # 0.1 s
         ],
     ),
     "cow": C(
@@ -142,6 +180,30 @@ CATEGORIES = {
             A("tux", "animals/mammals/bovines/bull.ogg"),  # 2.3 s
             A("tux", "animals/mammals/bovines/cow.ogg"),  # 1.2 s
             A("tux", "animals/mammals/bovines/cow_white.ogg"),  # 2.2 s
+            # bank 4
+            A("abc", "cow.ogg"),  # 1.6 s
+            A("abc", "calf.ogg"),  # 2.3 s
+            A("abc", "yak.ogg"),  # 3.3 s
+            B("mg", "cow_ack1.wav", "megaglest_cow"),  # 1.2 s
+            B("mg", "cow_ack2.wav", "megaglest_cow"),  # 1.7 s
+            B("mg", "cow_ack3.wav", "megaglest_cow"),  # 1.5 s
+            B("mg", "cow_die1.wav", "megaglest_cow"),  # 0.9 s
+            B("mg", "cow_die2.wav", "megaglest_cow"),  # 1.1 s
+            B("mg", "cow_die3.wav", "megaglest_cow"),  # 1.3 s
+            B("mg", "cow_select1.wav", "megaglest_cow"),  # 1.0 s
+            B("mg", "cow_select2.wav", "megaglest_cow"),  # 0.6 s
+            B("mg", "cow_select3.wav", "megaglest_cow"),  # 1.1 s
+            B("mgf", "indian/units/bull/sounds/bull_ack1.wav", "megaglest_bull"),  # 1.7 s
+            B("mgf", "indian/units/bull/sounds/bull_ack2.wav", "megaglest_bull"),  # 1.2 s
+            B("mgf", "indian/units/bull/sounds/bull_ack3.wav", "megaglest_bull"),  # 0.7 s
+            B("mgf", "indian/units/bull/sounds/bull_ack4.wav", "megaglest_bull"),  # 1.2 s
+            B("mgf", "indian/units/bull/sounds/bull_die1.wav", "megaglest_bull"),  # 2.4 s
+            B("mgf", "indian/units/bull/sounds/bull_die2.wav", "megaglest_bull"),  # 1.9 s
+            B("mgf", "indian/units/bull/sounds/bull_select1.wav", "megaglest_bull"),  # 1.9 s
+            B("mgf", "indian/units/bull/sounds/bull_select2.wav", "megaglest_bull"),  # 0.8 s
+            B("mgf", "indian/units/bull/sounds/bull_select3.wav", "megaglest_bull"),  # 1.5 s
+            B("wl", "sound/farm/ox_00.ogg", "widelands_ox"),  # 1.9 s
+            B("wl", "sound/farm/ox_01.ogg", "widelands_ox"),  # 1.3 s
         ],
     ),
     "horse": C(
@@ -165,6 +227,14 @@ CATEGORIES = {
             B("wes", "core/sounds/horse-hit-1.ogg"),  # 0.8 s
             B("wes", "core/sounds/horse-hit-2.ogg"),  # 0.9 s
             B("wes", "core/sounds/horse-hit-3.ogg"),  # 1.0 s
+            # bank 4
+            A("abc", "horse.ogg"),  # 1.8 s
+            A("abc", "foal.ogg"),  # 0.6 s
+            A("abc", "zebra.ogg"),  # 1.5 s
+            A("scr", "Animal/Horse.wav"),  # 1.2 s
+            A("scr", "Animal/HorseGallop.wav"),  # 3.5 s
+            B("wl", "sound/farm/donkey.ogg"),  # 1.1 s
+            B("sim", "horse.wav"),  # 2.9 s
         ],
     ),
     "sheep": C(
@@ -174,17 +244,30 @@ CATEGORIES = {
             "animals/mammals/bovines/sheep",
             "animals/mammals/bovines/sheep_lamb",
             "animals/mammals/bovines/ram",
-            "animals/mammals/bovines/goat",
-            "animals/mammals/bovines/mountaingoat",
         ],
         recordings=[
             A("gc", "explore_farm_animals.rcc::animals/sheep.ogg"),  # 1.3 s
             A("osfx", "opensfx.cat::36"),  # 1.3 s
             B("s3d", "apoc/data/wav/misc/sheep.wav"),  # 1.0 s
-            A("tux", "animals/mammals/bovines/goat.ogg"),  # 0.7 s
-            A("tux", "animals/mammals/bovines/mountaingoat.ogg"),  # 0.7 s
             A("tux", "animals/mammals/bovines/sheep.ogg"),  # 1.1 s
             A("tux", "animals/mammals/bovines/sheep_lamb.ogg"),  # 0.5 s
+            # bank 4
+            A("abc", "sheep.ogg"),  # 0.7 s
+            B("mgf", "persian/units/sheep/sounds/sheep1.wav", "megaglest_sheep"),  # 0.8 s
+            B("mgf", "persian/units/sheep/sounds/sheep2.wav", "megaglest_sheep"),  # 0.8 s
+            B("mgf", "persian/units/sheep/sounds/sheep3.wav", "megaglest_sheep"),  # 0.9 s
+            B("mgf", "persian/units/sheep/sounds/sheep4.wav", "megaglest_sheep"),  # 1.2 s
+            B("mgf", "persian/units/sheep/sounds/sheep5.wav", "megaglest_sheep"),  # 1.0 s
+            B("mgf", "persian/units/sheep/sounds/sheep6.wav", "megaglest_sheep"),  # 1.1 s
+            B("mgf", "persian/units/sheep/sounds/sheep7.wav", "megaglest_sheep"),  # 1.2 s
+            B("mgf", "persian/units/sheep/sounds/sheep8.wav", "megaglest_sheep"),  # 1.3 s
+            B("mgf", "persian/units/sheep/sounds/sheep9.wav", "megaglest_sheep"),  # 1.1 s
+            B("mgf", "persian/units/sheep/sounds/sheep10.wav", "megaglest_sheep"),  # 1.2 s
+            B("mgf", "persian/units/sheep/sounds/sheep_die1.wav", "megaglest_sheep"),  # 1.7 s
+            B("mgf", "persian/units/sheep/sounds/sheep_die2.wav", "megaglest_sheep"),  # 1.4 s
+            B("mgf", "persian/units/sheep/sounds/sheep_die3.wav", "megaglest_sheep"),  # 1.9 s
+            B("wl", "sound/farm/sheep_00.ogg", "widelands_sheep"),  # 0.8 s
+            B("wl", "sound/farm/sheep_01.ogg", "widelands_sheep"),  # 1.0 s
         ],
     ),
     "pig": C(
@@ -202,6 +285,20 @@ CATEGORIES = {
             A("tux", "animals/mammals/pig.ogg"),  # 0.6 s
             A("tux", "animals/mammals/pig_golden.ogg"),  # 0.4 s
             A("tux", "animals/mammals/pig_golden2.ogg"),  # 0.3 s
+            # bank 4
+            A("abc", "pig.ogg"),  # 1.6 s
+            B("mg", "pig_ack1.wav", "megaglest_pig"),  # 0.6 s
+            B("mg", "pig_ack2.wav", "megaglest_pig"),  # 1.0 s
+            B("mg", "pig_ack3.wav", "megaglest_pig"),  # 0.9 s
+            B("mg", "pig_ack4.wav", "megaglest_pig"),  # 0.6 s
+            B("mg", "pig_die1.wav", "megaglest_pig"),  # 0.9 s
+            B("mg", "pig_die2.wav", "megaglest_pig"),  # 1.1 s
+            B("mg", "pig_select1.wav", "megaglest_pig"),  # 0.6 s
+            B("mg", "pig_select2.wav", "megaglest_pig"),  # 0.3 s
+            B("mgf", "norsemen/units/wild_sow/sounds/pig_attack1.wav", "megaglest_sow"),  # 1.1 s
+            B("mgf", "norsemen/units/wild_sow/sounds/pig_attack2.wav", "megaglest_sow"),  # 1.5 s
+            B("mgf", "norsemen/units/wild_sow/sounds/pig_attack3.wav", "megaglest_sow"),  # 0.9 s
+            B("wl", "sound/animals/boar.ogg"),  # 3.7 s
         ],
     ),
     "chicken": C(
@@ -221,6 +318,28 @@ CATEGORIES = {
             A("tux", "animals/birds/hen.ogg"),  # 1.5 s
             A("tux", "animals/birds/rooster.ogg"),  # 1.8 s
             A("tux", "animals/birds/turkey.ogg"),  # 1.6 s
+            # bank 4
+            A("abc", "rooster.ogg"),  # 1.9 s
+            A("scr", "Animal/Rooster.wav"),  # 1.5 s
+            B("mgf", "egypt/units/chicken/sounds/chicken_ack1.wav", "megaglest_chicken"),  # 1.4 s
+            B("mgf", "egypt/units/chicken/sounds/chicken_ack2.wav", "megaglest_chicken"),  # 1.1 s
+            B("mgf", "egypt/units/chicken/sounds/chicken_ack3.wav", "megaglest_chicken"),  # 1.4 s
+            B("mgf", "egypt/units/chicken/sounds/chicken_ack4.wav", "megaglest_chicken"),  # 0.9 s
+            B("mgf", "egypt/units/chicken/sounds/chicken_die1.wav", "megaglest_chicken"),  # 1.7 s
+            B("mgf", "egypt/units/chicken/sounds/chicken_die2.wav", "megaglest_chicken"),  # 1.4 s
+            B(
+                "mgf", "egypt/units/chicken/sounds/chicken_select1.wav", "megaglest_chicken"
+            ),  # 1.0 s
+            B(
+                "mgf", "egypt/units/chicken/sounds/chicken_select2.wav", "megaglest_chicken"
+            ),  # 0.9 s
+            B(
+                "mgf", "egypt/units/chicken/sounds/chicken_standing1.wav", "megaglest_chicken"
+            ),  # 1.5 s
+            B(
+                "mgf", "egypt/units/chicken/sounds/chicken_standing2.wav", "megaglest_chicken"
+            ),  # 1.1 s
+            B("mgt", "forest/sounds/chicken.wav"),  # 1.6 s
         ],
     ),
     "duck": C(
@@ -236,6 +355,16 @@ CATEGORIES = {
             A("tux", "animals/birds/drake.ogg"),  # 0.6 s
             A("tux", "animals/birds/duck.ogg"),  # 3.2 s
             A("tux", "animals/birds/gander.ogg"),  # 1.1 s
+            # bank 4
+            A("abc", "duck.ogg"),  # 1.0 s
+            A("abc", "goose.ogg"),  # 1.2 s
+            A("scr", "Animal/Duck.wav"),  # 0.3 s
+            A("scr", "Animal/Goose.wav"),  # 0.4 s
+            B("mic", "quack.wav", "micropolis_quack"),  # 0.9 s
+            B("mic", "quackquack.wav", "micropolis_quack"),  # 0.9 s
+            B("wl", "world/critters/duck/duck_00.ogg", "widelands_duck"),  # 1.1 s
+            B("wl", "world/critters/duck/duck_01.ogg", "widelands_duck"),  # 1.0 s
+            B("wl", "world/critters/duck/duck_02.ogg", "widelands_duck"),  # 0.3 s
         ],
     ),
     "songbird": C(
@@ -278,6 +407,13 @@ CATEGORIES = {
             B("wes", "core/sounds/ambient/birds2.ogg"),  # 5.3 s
             B("wes", "core/sounds/ambient/birds3.ogg"),  # 5.1 s
             B("wes", "core/sounds/ambient/morning.ogg"),  # 3.5 s
+            # bank 4
+            A("abc", "bird.ogg"),  # 1.4 s
+            A("abc", "sparrow.ogg"),  # 2.6 s
+            A("scr", "Animal/Bird.wav"),  # 0.3 s
+            B("mic", "cuckoo.wav"),  # 0.8 s
+            B("sim", "seagulls.wav"),  # 3.9 s
+            B("sic", "canary-long.wav"),  # 0.7 s
         ],
     ),
     "big_cat": C(
@@ -293,6 +429,10 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::67"),  # 2.8 s
             A("tux", "animals/mammals/cats/lion.ogg"),  # 1.8 s
             A("tux", "animals/mammals/cats/tiger.ogg"),  # 6.9 s
+            # bank 4
+            A("abc", "lion.ogg"),  # 1.9 s
+            A("abc", "tiger.ogg"),  # 1.7 s
+            A("abc", "jaguar.ogg"),  # 2.1 s
         ],
     ),
     "violin": C(
@@ -309,6 +449,8 @@ CATEGORIES = {
             A("lmms", "instruments/violin_fingered01.ogg"),  # 1.9 s
             A("lmms", "instruments/violin_pizzicato01.ogg"),  # 0.3 s
             A("tux", "hobbies/music/string/violin.ogg"),  # 3.2 s
+            # bank 4
+            A("abc", "violin.ogg"),  # 1.7 s
         ],
         gm=[40, 41],
     ),
@@ -322,6 +464,9 @@ CATEGORIES = {
             A("gc", "instruments.rcc::cello.ogg"),  # 7.2 s
             A("lmms", "instruments/cello01.ogg"),  # 1.9 s
             A("tux", "hobbies/music/string/cello.ogg"),  # 3.9 s
+            # bank 4
+            A("abc", "cello.ogg"),  # 4.1 s
+            B("sic", "violoncello-7.wav"),  # 1.4 s
         ],
         gm=[42, 43],
     ),
@@ -354,6 +499,12 @@ CATEGORIES = {
             A("spi", "guit_e_slide.flac"),  # 4.3 s
             A("spi", "guit_em9.flac"),  # 10.0 s
             A("spi", "guit_harmonics.flac"),  # 3.5 s
+            # bank 4
+            A("abc", "guitar.ogg"),  # 2.1 s
+            A("abc", "electric_guitar.ogg"),  # 2.2 s
+            A("scr", "Instruments/GuitarStrum.wav"),  # 2.3 s
+            B("sic", "guitar-12.wav"),  # 0.5 s
+            B("sic", "guitar-13.wav"),  # 0.4 s
         ],
         gm=[24, 25, 26, 27, 29],
     ),
@@ -378,6 +529,13 @@ CATEGORIES = {
             B("wes", "core/sounds/horn-signals/horn-6.ogg"),  # 4.0 s
             B("wes", "core/sounds/horn-signals/horn-7.ogg"),  # 5.1 s
             B("wes", "core/sounds/horn-signals/horn-8.ogg"),  # 4.5 s
+            # bank 4
+            A("abc", "trumpet.ogg"),  # 2.1 s
+            A("abc", "horn.ogg"),  # 0.4 s
+            A("scr", "Instruments/Trumpet1.wav", "scratch_trumpet"),  # 2.1 s
+            A("scr", "Instruments/Trumpet2.wav", "scratch_trumpet"),  # 1.9 s
+            B("sic", "trumpet-1.wav", "soundicons_trumpet"),  # 1.5 s
+            B("sic", "trumpet-12.wav", "soundicons_trumpet"),  # 1.8 s
         ],
         gm=[56, 57, 58, 59, 60],
     ),
@@ -444,6 +602,10 @@ CATEGORIES = {
             A("tux", "hobbies/music/percussion/cymbal_crash.ogg"),  # 2.8 s
             A("tux", "hobbies/music/percussion/drum_tomtom_floor.ogg"),  # 2.8 s
             A("tux", "hobbies/music/percussion/drumkit.ogg"),  # 3.8 s
+            # bank 4
+            A("abc", "cymbals.ogg"),  # 2.8 s
+            A("scr", "Percussion/CymbalCrash.wav"),  # 1.1 s
+            A("scr", "Percussion/RideCymbal.wav"),  # 0.7 s
         ],
         gm=["drums"],
     ),
@@ -464,6 +626,25 @@ CATEGORIES = {
             A("tux", "household/tools/hammer.ogg"),  # 0.2 s
             A("tux", "household/tools/mallet_metal.ogg"),  # 0.2 s
             A("tux", "household/tools/saw.ogg"),  # 1.3 s
+            # bank 4
+            B("wl", "sound/atlanteans/saw/benchsaw_00.ogg", "widelands_benchsaw"),  # 10.6 s
+            B("wl", "sound/atlanteans/saw/benchsaw_01.ogg", "widelands_benchsaw"),  # 9.7 s
+            B("wl", "sound/atlanteans/saw/benchsaw_02.ogg", "widelands_benchsaw"),  # 11.4 s
+            B("wl", "sound/atlanteans/saw/sawing_00.ogg", "widelands_sawing"),  # 5.2 s
+            B("wl", "sound/atlanteans/saw/sawing_01.ogg", "widelands_sawing"),  # 5.1 s
+            B("wl", "sound/atlanteans/saw/sawing_02.ogg", "widelands_sawing"),  # 6.8 s
+            B("wl", "sound/hammering/hammering_00.ogg", "widelands_hammering"),  # 1.6 s
+            B("wl", "sound/hammering/hammering_01.ogg", "widelands_hammering"),  # 2.0 s
+            B("wl", "sound/hammering/hammering_02.ogg", "widelands_hammering"),  # 1.4 s
+            B("wl", "sound/hammering/geologist_hammer.ogg"),  # 1.6 s
+            B("wl", "sound/smiths/smith_00.ogg", "widelands_smith"),  # 3.2 s
+            B("wl", "sound/smiths/smith_01.ogg", "widelands_smith"),  # 7.7 s
+            B("wl", "sound/smiths/smith_02.ogg", "widelands_smith"),  # 10.3 s
+            B("wl", "sound/smiths/sharpening.ogg"),  # 9.1 s
+            B("wl", "sound/sawmill/sawmill_00.ogg", "widelands_sawmill"),  # 3.0 s
+            B("wl", "sound/sawmill/sawmill_01.ogg", "widelands_sawmill"),  # 3.4 s
+            B("sim", "buzzsaw.wav"),  # 5.6 s
+            B("sim", "jackhammer.wav"),  # 0.7 s
         ],
     ),
     "car": C(
@@ -485,6 +666,12 @@ CATEGORIES = {
             B("s3d", "apoc/data/wav/misc/carhorn4.wav"),  # 1.8 s
             B("s3d", "apoc/data/wav/misc/carhorn5.wav"),  # 1.8 s
             B("s3d", "apoc/data/wav/misc/carhorn6.wav"),  # 1.1 s
+            # bank 4
+            A("scr", "Effects/CarPassing.wav"),  # 6.9 s
+            B("mic", "honkhonk-low.wav", "micropolis_honk"),  # 0.9 s
+            B("mic", "honkhonk-med.wav", "micropolis_honk"),  # 0.8 s
+            B("mic", "honkhonk-high.wav", "micropolis_honk"),  # 0.7 s
+            B("mic", "honkhonk-hi.wav", "micropolis_honk"),  # 0.7 s
         ],
     ),
     "truck": C(
@@ -501,6 +688,10 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::26"),  # 4.0 s
             A("osfx", "opensfx.cat::27"),  # 2.9 s
             A("osfx", "opensfx.cat::28"),  # 2.8 s
+            # bank 4
+            B("sim", "truck.wav"),  # 2.6 s
+            B("sim", "bus.wav"),  # 3.7 s
+            B("sim", "diesel.wav"),  # 1.8 s
         ],
     ),
     "airplane": C(
@@ -532,6 +723,9 @@ CATEGORIES = {
             B("sar", "sounds/jet_engine_shutdown3.wav"),  # 8.9 s
             B("sar", "sounds/jet_engine_start.wav"),  # 19.6 s
             B("sar", "sounds/jet_engine_start2.wav"),  # 10.0 s
+            # bank 4
+            A("abc", "airplane.ogg"),  # 1.6 s
+            B("sim", "planelow.wav"),  # 3.3 s
         ],
     ),
     "man": C(
@@ -553,6 +747,8 @@ CATEGORIES = {
         ],
         recordings=[
             A("tux", "animals/mammals/elephant.ogg"),  # 2.0 s
+            # bank 4
+            A("abc", "elephant.ogg"),  # 1.6 s
         ],
     ),
     "ape": C(
@@ -566,6 +762,9 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::68"),  # 1.8 s
             A("tux", "animals/mammals/apes/chimp.ogg"),  # 2.8 s
             A("tux", "animals/mammals/apes/gorilla.ogg"),  # 2.0 s
+            # bank 4
+            A("abc", "chimpanzee.ogg"),  # 1.4 s
+            A("abc", "little_monkey.ogg"),  # 1.8 s
         ],
     ),
     "bassoon": C(
@@ -592,6 +791,9 @@ CATEGORIES = {
             B("pk2", "sprites/frog_ko.wav"),  # 0.3 s
             B("s3d", "none/data/wav/misc/frogs.wav"),  # 35.7 s
             A("tux", "animals/amphibians/frog.ogg"),  # 1.5 s
+            # bank 4
+            A("abc", "frog.ogg"),  # 0.7 s
+            B("wl", "sound/animals/frog.ogg"),  # 3.2 s
         ],
     ),
     "whale": C(
@@ -608,6 +810,10 @@ CATEGORIES = {
             A("tux", "animals/mammals/aquatic/orca.ogg"),  # 1.5 s
             A("tux", "animals/mammals/aquatic/sea_lion.ogg"),  # 1.0 s
             A("tux", "animals/mammals/aquatic/whale.ogg"),  # 5.1 s
+            # bank 4
+            A("abc", "whale.ogg"),  # 1.5 s
+            A("abc", "dolphin.ogg"),  # 0.9 s
+            A("scr", "Animal/SeaLion.mp3"),  # 1.3 s
         ],
     ),
     "deer": C(
@@ -623,6 +829,13 @@ CATEGORIES = {
             A("tux", "animals/mammals/deer/caribou.ogg"),  # 4.5 s
             A("tux", "animals/mammals/deer/deer.ogg"),  # 3.2 s
             A("tux", "animals/mammals/deer/doe.ogg"),  # 4.3 s
+            # bank 4
+            A("abc", "deer.ogg"),  # 3.7 s
+            A("abc", "moose.ogg"),  # 1.5 s
+            B("wl", "sound/animals/moose_00.ogg", "widelands_moose"),  # 2.6 s
+            B("wl", "sound/animals/moose_01.ogg", "widelands_moose"),  # 3.1 s
+            B("wl", "sound/animals/stag_00.ogg", "widelands_stag"),  # 2.8 s
+            B("wl", "sound/animals/stag_01.ogg", "widelands_stag"),  # 2.8 s
         ],
     ),
     # -------- audio
@@ -630,6 +843,14 @@ CATEGORIES = {
         "Female speech, woman speaking",
         "audio",
         speech=["be", "el", "es", "ml", "ro"],
+    ),
+    "goat": C(  # Tux Paint files its goats beside the sheep; bank 3 drew them as sheep
+        "Goat",
+        "audio",
+        recordings=[
+            A("tux", "animals/mammals/bovines/goat.ogg"),  # 0.7 s
+            A("tux", "animals/mammals/bovines/mountaingoat.ogg"),  # 0.7 s
+        ],
     ),
     "wolf": C(
         "Canidae, dogs, wolves",
@@ -649,6 +870,14 @@ CATEGORIES = {
             B("wes", "core/sounds/wolf-growl-2.ogg"),  # 0.9 s
             B("wes", "core/sounds/wolf-growl-3.ogg"),  # 0.8 s
             B("wes", "core/sounds/wolf-growl-4.ogg"),  # 0.9 s
+            # bank 4
+            A("abc", "wolf.ogg"),  # 2.3 s
+            A("scr", "Animal/WolfHowl.wav"),  # 3.5 s
+            B("wl", "sound/animals/wolf_00.ogg", "widelands_wolf"),  # 3.2 s
+            B("wl", "sound/animals/wolf_01.ogg", "widelands_wolf"),  # 4.6 s
+            B("wl", "sound/animals/wolf_02.ogg", "widelands_wolf"),  # 3.6 s
+            B("wl", "sound/animals/coyote_00.ogg", "widelands_coyote"),  # 4.2 s
+            B("wl", "sound/animals/coyote_01.ogg", "widelands_coyote"),  # 5.0 s
         ],
     ),
     "cat": C(
@@ -657,6 +886,11 @@ CATEGORIES = {
         recordings=[
             A("gc", "explore_farm_animals.rcc::animals/cat.ogg"),  # 2.2 s
             A("tux", "seasonal/halloween/blackcat.ogg"),  # 1.7 s
+            # bank 4
+            A("abc", "cat.ogg"),  # 0.5 s
+            A("scr", "Animal/Cat.mp3"),  # 0.4 s
+            A("scr", "Animal/Meow.wav"),  # 0.6 s
+            A("scr", "Animal/Kitten.wav"),  # 0.8 s
         ],
     ),
     "owl": C(
@@ -665,6 +899,10 @@ CATEGORIES = {
         recordings=[
             A("gc", "explore_farm_animals.rcc::animals/owl.ogg"),  # 2.3 s
             A("tux", "animals/birds/owl.ogg"),  # 1.2 s
+            # bank 4
+            A("abc", "owl.ogg"),  # 0.8 s
+            A("abc", "eagle-owl.ogg"),  # 1.2 s
+            A("scr", "Animal/Owl.wav"),  # 0.7 s
         ],
     ),
     "bird_of_prey": C(
@@ -704,6 +942,11 @@ CATEGORIES = {
             A("tux", "animals/insects/grasshopper.ogg"),  # 2.8 s
             A("tux", "animals/insects/mosquito.ogg"),  # 3.9 s
             B("wes", "core/sounds/ambient/night.ogg"),  # 5.7 s
+            # bank 4
+            A("abc", "grasshopper.ogg"),  # 0.5 s
+            A("scr", "Animal/Cricket.wav"),  # 0.2 s
+            A("scr", "Animal/Crickets.wav"),  # 4.1 s
+            B("wl", "sound/animals/crickets1_00.ogg"),  # 2.4 s
         ],
     ),
     "rodent": C(
@@ -715,6 +958,10 @@ CATEGORIES = {
             A("tux", "animals/mammals/rodents/mouse.ogg"),  # 1.3 s
             A("tux", "animals/mammals/rodents/rabbit.ogg"),  # 2.6 s
             A("tux", "animals/mammals/rodents/squirrel.ogg"),  # 1.0 s
+            # bank 4
+            A("abc", "hamster.ogg"),  # 0.3 s
+            A("abc", "mouse.ogg"),  # 1.8 s
+            A("abc", "squirrel.ogg"),  # 2.3 s
         ],
     ),
     "bear": C(
@@ -722,6 +969,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("tux", "animals/mammals/bears/bear.ogg"),  # 3.4 s
+            # bank 4
+            A("abc", "bear.ogg"),  # 2.2 s
         ],
     ),
     "camel": C(
@@ -737,6 +986,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("tux", "animals/marsupials/koala.ogg"),  # 3.0 s
+            # bank 4
+            A("abc", "koala.ogg"),  # 2.6 s
         ],
     ),
     "hippopotamus": C(
@@ -800,6 +1051,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("gc", "instruments.rcc::timpani.ogg"),  # 7.1 s
+            # bank 4
+            A("abc", "timpani.ogg"),  # 2.1 s
         ],
         gm=[47],
     ),
@@ -811,6 +1064,8 @@ CATEGORIES = {
             B("gc", "melody.rcc::xylofon_son2.wav"),  # 0.5 s
             B("gc", "melody.rcc::xylofon_son3.wav"),  # 0.5 s
             B("gc", "melody.rcc::xylofon_son4.wav"),  # 0.5 s
+            # bank 4
+            B("sic", "xylofon.wav"),  # 2.1 s
         ],
         gm=[12, 13],
     ),
@@ -823,6 +1078,8 @@ CATEGORIES = {
             A("spi", "perc_bell.flac"),  # 6.7 s
             A("spi", "perc_bell2.flac"),  # 5.5 s
             A("fdo", "bell.oga"),  # 0.1 s
+            # bank 4
+            A("scr", "Effects/BellToll.wav"),  # 3.9 s
         ],
         gm=[14],
     ),
@@ -836,6 +1093,10 @@ CATEGORIES = {
             A("lmms", "instruments/piano01.ogg"),  # 0.9 s
             A("lmms", "instruments/piano02.ogg"),  # 10.0 s
             A("spi", "ambi_piano.flac"),  # 2.8 s
+            # bank 4
+            A("abc", "piano.ogg"),  # 2.1 s
+            A("abc", "grand_piano.ogg"),  # 6.7 s
+            B("sic", "piano-3.wav"),  # 0.7 s
         ],
         gm=[0, 1, 2, 4],
     ),
@@ -849,6 +1110,8 @@ CATEGORIES = {
             A("lmms", "instruments/church_organ03.ogg"),  # 6.5 s
             A("lmms", "instruments/church_organ04.ogg"),  # 8.6 s
             A("lmms", "instruments/e_organ01.ogg"),  # 4.5 s
+            # bank 4
+            A("abc", "organ.ogg"),  # 3.0 s
         ],
         gm=[16, 19, 20],
     ),
@@ -858,6 +1121,8 @@ CATEGORIES = {
         recordings=[
             A("gc", "instruments.rcc::accordion.ogg"),  # 10.8 s
             A("gc", "instruments.rcc::harmonica.ogg"),  # 7.2 s
+            # bank 4
+            A("abc", "accordion.ogg"),  # 2.6 s
         ],
         gm=[21, 22],
     ),
@@ -868,6 +1133,9 @@ CATEGORIES = {
             A("csq", "flute.wav"),  # 8.6 s
             A("gc", "instruments.rcc::flute_traversiere.ogg"),  # 10.8 s
             A("lmms", "instruments/flute01.ogg"),  # 11.4 s
+            # bank 4
+            A("abc", "flute.ogg"),  # 2.4 s
+            A("abc", "western_concert_flute.ogg"),  # 2.4 s
         ],
         gm=[72, 73],
     ),
@@ -876,6 +1144,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("gc", "instruments.rcc::saxophone.ogg"),  # 5.4 s
+            # bank 4
+            A("abc", "saxophone.ogg"),  # 1.3 s
         ],
         gm=[64, 65, 66],
     ),
@@ -884,6 +1154,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("gc", "instruments.rcc::clarinet.ogg"),  # 7.2 s
+            # bank 4
+            A("abc", "clarinet.ogg"),  # 1.4 s
         ],
         gm=[71],
     ),
@@ -892,6 +1164,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("gc", "instruments.rcc::harp.ogg"),  # 7.7 s
+            # bank 4
+            A("abc", "harp.ogg"),  # 1.5 s
         ],
         gm=[46],
     ),
@@ -942,6 +1216,8 @@ CATEGORIES = {
             B("sar", "sounds/hh65/engine_inside.wav"),  # 9.5 s
             B("sar", "sounds/hh65/engine_shutdown.wav"),  # 19.3 s
             B("sar", "sounds/hh65/engine_start.wav"),  # 42.2 s
+            # bank 4
+            A("abc", "helicopter.ogg"),  # 2.0 s
         ],
     ),
     "train": C(
@@ -958,6 +1234,9 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::14"),  # 2.8 s
             A("osfx", "opensfx.cat::65"),  # 2.0 s
             A("osfx", "opensfx.cat::71"),  # 2.5 s
+            # bank 4
+            A("abc", "train.ogg"),  # 1.6 s
+            B("sim", "steam.wav"),  # 2.7 s
         ],
     ),
     "boat": C(
@@ -969,6 +1248,8 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::6"),  # 2.4 s
             A("osfx", "opensfx.cat::7"),  # 3.2 s
             B("wes", "core/sounds/ambient/ship.ogg"),  # 10.0 s
+            # bank 4
+            B("sim", "boat-horn.wav"),  # 2.4 s
         ],
     ),
     "siren": C(
@@ -978,6 +1259,8 @@ CATEGORIES = {
             B("s3d", "apoc/data/wav/misc/firetruck.wav"),  # 4.5 s
             B("s3d", "apoc/data/wav/misc/policecar.wav"),  # 5.5 s
             A("tux", "vehicles/emergency/firetruck.ogg"),  # 10.3 s
+            # bank 4
+            B("mic", "siren.wav"),  # 2.3 s
         ],
     ),
     "traffic": C(
@@ -985,6 +1268,9 @@ CATEGORIES = {
         "audio",
         recordings=[
             B("s3d", "apoc/data/wav/misc/citysounds.wav"),  # 13.2 s
+            # bank 4
+            B("mic", "heavytraffic.wav"),  # 2.1 s
+            A("scr", "Effects/MotorcyclePassing.wav"),  # 7.2 s
         ],
     ),
     "chopping": C(
@@ -993,6 +1279,9 @@ CATEGORIES = {
         recordings=[
             A("osfx", "opensfx.cat::54"),  # 1.2 s
             A("osfx", "opensfx.cat::55"),  # 2.6 s
+            # bank 4
+            B("wl", "sound/woodcutting/woodcutting.ogg"),  # 3.2 s
+            B("sim", "tree-cutting.wav"),  # 14.0 s
         ],
     ),
     "telephone": C(
@@ -1034,6 +1323,9 @@ CATEGORIES = {
             A("gc", "memory-sound.rcc::LRDoor_Open_2_LA.ogg"),  # 3.3 s
             B("sar", "sounds/door_close.wav"),  # 0.5 s
             A("spi", "perc_door.flac"),  # 2.4 s
+            # bank 4
+            A("scr", "Effects/DoorClose.mp3"),  # 2.4 s
+            A("scr", "Effects/DoorCreak.wav"),  # 4.9 s
         ],
     ),
     "glass": C(
@@ -1041,6 +1333,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("tux", "household/dishes/glass.ogg"),  # 1.5 s
+            # bank 4
+            B("sic", "glass-water-1.wav"),  # 0.8 s
         ],
     ),
     "appliance": C(
@@ -1130,6 +1424,8 @@ CATEGORIES = {
         recordings=[
             B("lug", "Fire.ogg"),  # 4.1 s
             B("wes", "core/sounds/ambient/campfire.ogg"),  # 9.6 s
+            # bank 4
+            A("abc", "fire.ogg"),  # 2.7 s
         ],
     ),
     "laughter": C(
@@ -1138,6 +1434,11 @@ CATEGORIES = {
         recordings=[
             B("wes", "campaigns/World_Conquest/sounds/witches-laugh.wav"),  # 5.0 s
             B("wes", "core/sounds/dwarf-laugh.wav"),  # 2.7 s
+            # bank 4
+            A("scr", "Human/Laugh-female.wav"),  # 1.2 s
+            A("scr", "Human/Laugh-male1.wav"),  # 1.3 s
+            A("scr", "Human/Laugh-male2.wav"),  # 2.9 s
+            A("scr", "Human/Laugh-male3.mp3"),  # 1.4 s
         ],
     ),
     "screaming": C(
@@ -1149,6 +1450,10 @@ CATEGORIES = {
             B("s3d", "apoc/data/wav/misc/scream3.wav"),  # 2.5 s
             B("s3d", "apoc/data/wav/misc/scream4.wav"),  # 1.5 s
             B("s3d", "apoc/data/wav/misc/screaming.wav"),  # 2.6 s
+            # bank 4
+            A("scr", "Human/Scream-female.wav"),  # 0.6 s
+            A("scr", "Human/Scream-male1.wav"),  # 0.8 s
+            A("scr", "Human/Scream-male2.mp3"),  # 1.0 s
         ],
     ),
     "applause": C(
@@ -1158,6 +1463,8 @@ CATEGORIES = {
             A("gc", "memory-sound.rcc::LRApplauses_1_LA_cut.ogg"),  # 3.2 s
             A("lmms", "misc/applause01.ogg"),  # 2.1 s
             A("osfx", "opensfx.cat::29"),  # 3.7 s
+            # bank 4
+            A("scr", "Percussion/HandClap.wav"),  # 0.1 s
         ],
     ),
     "cheering": C(
@@ -1178,6 +1485,9 @@ CATEGORIES = {
             B("lug", "FootStepSnow2.ogg"),  # 0.2 s
             B("lug", "FootStepStone1.ogg"),  # 0.3 s
             B("lug", "FootStepStone2.ogg"),  # 0.3 s
+            # bank 4
+            A("scr", "Human/Footsteps-1.wav"),  # 5.3 s
+            A("scr", "Human/Footsteps-2.mp3"),  # 2.0 s
         ],
     ),
     "explosion": C(
