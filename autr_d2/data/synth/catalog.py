@@ -146,18 +146,18 @@ CATEGORIES = {
             A("gc", "explore_farm_animals.rcc::animals/dog.ogg"),  # 0.9 s
             A("gc", "memory-sound.rcc::LRBark_1_LA_cut.ogg"),  # 1.8 s
             A("gc", "memory-sound.rcc::LRBark_3_LA_cut.ogg"),  # 2.4 s
-            B("lug", "Bark.ogg"),  # 0.6 s
-            B("lug", "Bark2.ogg"),  # 0.4 s
-            B("lug", "Bark3.ogg"),  # 0.6 s
+            B("lug", "Bark.ogg", "lug_bark"),  # 0.6 s
+            B("lug", "Bark2.ogg", "lug_bark"),  # 0.4 s
+            B("lug", "Bark3.ogg", "lug_bark"),  # 0.6 s
             B("lug", "BarkGrowl.ogg"),  # 0.3 s
-            B("s3d", "apoc/data/wav/misc/dog.wav"),  # 0.3 s
-            B("s3d", "apoc/data/wav/misc/dog2.wav"),  # 0.9 s
-            B("s3d", "apoc/data/wav/misc/dog3.wav"),  # 3.9 s
+            B("s3d", "apoc/data/wav/misc/dog.wav", "s3d_dog"),  # 0.3 s
+            B("s3d", "apoc/data/wav/misc/dog2.wav", "s3d_dog"),  # 0.9 s
+            B("s3d", "apoc/data/wav/misc/dog3.wav", "s3d_dog"),  # 3.9 s
             A("tux", "animals/mammals/dogs/dog.ogg"),  # 0.9 s
             # bank 4
             A("abc", "dog.ogg"),  # 0.6 s
-            A("scr", "Animal/Dog1.wav"),  # 0.2 s
-            A("scr", "Animal/Dog2.wav"),  # 0.1 s
+            A("scr", "Animal/Dog1.wav", "scr_dog"),  # 0.2 s
+            A("scr", "Animal/Dog2.wav", "scr_dog"),  # 0.1 s
         ],
     ),
     "cow": C(
@@ -224,9 +224,9 @@ CATEGORIES = {
             B("wes", "core/sounds/horse-canter.wav"),  # 0.9 s
             B("wes", "core/sounds/horse-die.ogg"),  # 1.0 s
             B("wes", "core/sounds/horse-elf-canter.wav"),  # 0.9 s
-            B("wes", "core/sounds/horse-hit-1.ogg"),  # 0.8 s
-            B("wes", "core/sounds/horse-hit-2.ogg"),  # 0.9 s
-            B("wes", "core/sounds/horse-hit-3.ogg"),  # 1.0 s
+            B("wes", "core/sounds/horse-hit-1.ogg", "wes_horse_hit"),  # 0.8 s
+            B("wes", "core/sounds/horse-hit-2.ogg", "wes_horse_hit"),  # 0.9 s
+            B("wes", "core/sounds/horse-hit-3.ogg", "wes_horse_hit"),  # 1.0 s
             # bank 4
             A("abc", "horse.ogg"),  # 1.8 s
             A("abc", "foal.ogg"),  # 0.6 s
@@ -280,11 +280,11 @@ CATEGORIES = {
         ],
         recordings=[
             A("gc", "explore_farm_animals.rcc::animals/pig.ogg"),  # 5.7 s
-            B("pk2", "sprites/pig.wav"),  # 0.1 s
-            B("pk2", "sprites/pig2.wav"),  # 0.1 s
+            B("pk2", "sprites/pig.wav", "pk2_pig"),  # 0.1 s
+            B("pk2", "sprites/pig2.wav", "pk2_pig"),  # 0.1 s
             A("tux", "animals/mammals/pig.ogg"),  # 0.6 s
-            A("tux", "animals/mammals/pig_golden.ogg"),  # 0.4 s
-            A("tux", "animals/mammals/pig_golden2.ogg"),  # 0.3 s
+            A("tux", "animals/mammals/pig_golden.ogg", "tux_pig_golden"),  # 0.4 s
+            A("tux", "animals/mammals/pig_golden2.ogg", "tux_pig_golden"),  # 0.3 s
             # bank 4
             A("abc", "pig.ogg"),  # 1.6 s
             B("mg", "pig_ack1.wav", "megaglest_pig"),  # 0.6 s
@@ -381,18 +381,18 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::66"),  # 2.1 s
             A("osfx", "opensfx.cat::72"),  # 3.0 s
             B("pk2", "sprites/crow.wav"),  # 0.4 s
-            B("s3d", "none/data/wav/misc/birdchirp1.wav"),  # 1.9 s
-            B("s3d", "none/data/wav/misc/birdchirp2.wav"),  # 1.7 s
-            B("s3d", "none/data/wav/misc/birdchirp3.wav"),  # 0.7 s
-            B("s3d", "none/data/wav/misc/birdchirp4.wav"),  # 1.1 s
-            B("s3d", "none/data/wav/misc/birdchirp5.wav"),  # 2.3 s
-            B("s3d", "none/data/wav/misc/birdchirp6.wav"),  # 1.5 s
-            B("s3d", "none/data/wav/misc/birds1.wav"),  # 54.8 s
-            B("s3d", "none/data/wav/misc/birds2.wav"),  # 24.6 s
-            B("s3d", "none/data/wav/misc/gull1.wav"),  # 0.4 s
-            B("s3d", "none/data/wav/misc/gull2.wav"),  # 0.6 s
-            B("s3d", "none/data/wav/misc/gull4.wav"),  # 0.4 s
-            B("s3d", "none/data/wav/misc/gull5.wav"),  # 0.6 s
+            B("s3d", "none/data/wav/misc/birdchirp1.wav", "s3d_birdchirp"),  # 1.9 s
+            B("s3d", "none/data/wav/misc/birdchirp2.wav", "s3d_birdchirp"),  # 1.7 s
+            B("s3d", "none/data/wav/misc/birdchirp3.wav", "s3d_birdchirp"),  # 0.7 s
+            B("s3d", "none/data/wav/misc/birdchirp4.wav", "s3d_birdchirp"),  # 1.1 s
+            B("s3d", "none/data/wav/misc/birdchirp5.wav", "s3d_birdchirp"),  # 2.3 s
+            B("s3d", "none/data/wav/misc/birdchirp6.wav", "s3d_birdchirp"),  # 1.5 s
+            B("s3d", "none/data/wav/misc/birds1.wav", "s3d_birds"),  # 54.8 s
+            B("s3d", "none/data/wav/misc/birds2.wav", "s3d_birds"),  # 24.6 s
+            B("s3d", "none/data/wav/misc/gull1.wav", "s3d_gull"),  # 0.4 s
+            B("s3d", "none/data/wav/misc/gull2.wav", "s3d_gull"),  # 0.6 s
+            B("s3d", "none/data/wav/misc/gull4.wav", "s3d_gull"),  # 0.4 s
+            B("s3d", "none/data/wav/misc/gull5.wav", "s3d_gull"),  # 0.6 s
             A("spi", "misc_crow.flac"),  # 0.5 s
             A("tux", "animals/birds/blackbird.ogg"),  # 7.9 s
             A("tux", "animals/birds/crow.ogg"),  # 2.0 s
@@ -403,9 +403,9 @@ CATEGORIES = {
             A("tux", "animals/birds/quetzal.ogg"),  # 0.9 s
             A("tux", "animals/birds/seagull.ogg"),  # 3.8 s
             A("tux", "animals/birds/tucan.ogg"),  # 2.8 s
-            B("wes", "core/sounds/ambient/birds1.ogg"),  # 4.1 s
-            B("wes", "core/sounds/ambient/birds2.ogg"),  # 5.3 s
-            B("wes", "core/sounds/ambient/birds3.ogg"),  # 5.1 s
+            B("wes", "core/sounds/ambient/birds1.ogg", "wes_birds"),  # 4.1 s
+            B("wes", "core/sounds/ambient/birds2.ogg", "wes_birds"),  # 5.3 s
+            B("wes", "core/sounds/ambient/birds3.ogg", "wes_birds"),  # 5.1 s
             B("wes", "core/sounds/ambient/morning.ogg"),  # 3.5 s
             # bank 4
             A("abc", "bird.ogg"),  # 1.4 s
@@ -484,17 +484,17 @@ CATEGORIES = {
             A("gc", "instruments.rcc::electric_guitar.ogg"),  # 9.5 s
             A("gc", "instruments.rcc::guitar.ogg"),  # 6.0 s
             A("gc", "memory-sound.rcc::guitar_melody.ogg"),  # 0.6 s
-            A("gc", "memory-sound.rcc::guitar_son1.ogg"),  # 1.1 s
-            A("gc", "memory-sound.rcc::guitar_son2.ogg"),  # 1.0 s
-            A("gc", "memory-sound.rcc::guitar_son3.ogg"),  # 0.9 s
-            A("gc", "memory-sound.rcc::guitar_son4.ogg"),  # 1.0 s
+            A("gc", "memory-sound.rcc::guitar_son1.ogg", "gc_guitar_son"),  # 1.1 s
+            A("gc", "memory-sound.rcc::guitar_son2.ogg", "gc_guitar_son"),  # 1.0 s
+            A("gc", "memory-sound.rcc::guitar_son3.ogg", "gc_guitar_son"),  # 0.9 s
+            A("gc", "memory-sound.rcc::guitar_son4.ogg", "gc_guitar_son"),  # 1.0 s
             A("lmms", "instruments/steel_guitar01.ogg"),  # 4.8 s
             A("lmms", "instruments/steel_guitar_heavy_distorted01.ogg"),  # 4.7 s
             A("lmms", "instruments/steel_guitar_medium_distorted01.ogg"),  # 4.7 s
             A("lmms", "instruments/steel_guitar_slight_distorted01.ogg"),  # 4.7 s
-            A("lmms", "latin/latin_guitar01.ogg"),  # 3.8 s
-            A("lmms", "latin/latin_guitar02.ogg"),  # 3.5 s
-            A("lmms", "latin/latin_guitar03.ogg"),  # 8.0 s
+            A("lmms", "latin/latin_guitar01.ogg", "lmms_latin_guitar"),  # 3.8 s
+            A("lmms", "latin/latin_guitar02.ogg", "lmms_latin_guitar"),  # 3.5 s
+            A("lmms", "latin/latin_guitar03.ogg", "lmms_latin_guitar"),  # 8.0 s
             A("spi", "guit_e_fifths.flac"),  # 6.0 s
             A("spi", "guit_e_slide.flac"),  # 4.3 s
             A("spi", "guit_em9.flac"),  # 10.0 s
@@ -503,8 +503,8 @@ CATEGORIES = {
             A("abc", "guitar.ogg"),  # 2.1 s
             A("abc", "electric_guitar.ogg"),  # 2.2 s
             A("scr", "Instruments/GuitarStrum.wav"),  # 2.3 s
-            B("sic", "guitar-12.wav"),  # 0.5 s
-            B("sic", "guitar-13.wav"),  # 0.4 s
+            B("sic", "guitar-12.wav", "sic_guitar"),  # 0.5 s
+            B("sic", "guitar-13.wav", "sic_guitar"),  # 0.4 s
         ],
         gm=[24, 25, 26, 27, 29],
     ),
@@ -521,14 +521,14 @@ CATEGORIES = {
             A("gc", "instruments.rcc::tuba.ogg"),  # 6.0 s
             A("lmms", "instruments/trumpet01.ogg"),  # 3.0 s
             A("lmms", "latin/latin_brass01.ogg"),  # 1.9 s
-            B("wes", "core/sounds/horn-signals/horn-1.ogg"),  # 3.2 s
-            B("wes", "core/sounds/horn-signals/horn-2.ogg"),  # 4.1 s
-            B("wes", "core/sounds/horn-signals/horn-3.ogg"),  # 3.7 s
-            B("wes", "core/sounds/horn-signals/horn-4.ogg"),  # 4.4 s
-            B("wes", "core/sounds/horn-signals/horn-5.ogg"),  # 4.4 s
-            B("wes", "core/sounds/horn-signals/horn-6.ogg"),  # 4.0 s
-            B("wes", "core/sounds/horn-signals/horn-7.ogg"),  # 5.1 s
-            B("wes", "core/sounds/horn-signals/horn-8.ogg"),  # 4.5 s
+            B("wes", "core/sounds/horn-signals/horn-1.ogg", "wes_horn"),  # 3.2 s
+            B("wes", "core/sounds/horn-signals/horn-2.ogg", "wes_horn"),  # 4.1 s
+            B("wes", "core/sounds/horn-signals/horn-3.ogg", "wes_horn"),  # 3.7 s
+            B("wes", "core/sounds/horn-signals/horn-4.ogg", "wes_horn"),  # 4.4 s
+            B("wes", "core/sounds/horn-signals/horn-5.ogg", "wes_horn"),  # 4.4 s
+            B("wes", "core/sounds/horn-signals/horn-6.ogg", "wes_horn"),  # 4.0 s
+            B("wes", "core/sounds/horn-signals/horn-7.ogg", "wes_horn"),  # 5.1 s
+            B("wes", "core/sounds/horn-signals/horn-8.ogg", "wes_horn"),  # 4.5 s
             # bank 4
             A("abc", "trumpet.ogg"),  # 2.1 s
             A("abc", "horn.ogg"),  # 0.4 s
@@ -551,30 +551,30 @@ CATEGORIES = {
             A("gc", "instruments.rcc::cymbal.ogg"),  # 7.1 s
             A("gc", "instruments.rcc::drum_kit.ogg"),  # 3.8 s
             A("gc", "instruments.rcc::snare_drum.ogg"),  # 7.1 s
-            A("lmms", "beats/break01.ogg"),  # 1.4 s
-            A("lmms", "beats/break02.ogg"),  # 1.7 s
-            A("lmms", "beats/break03.ogg"),  # 1.4 s
-            A("lmms", "drums/bassdrum_acoustic01.ogg"),  # 0.1 s
-            A("lmms", "drums/bassdrum_acoustic02.ogg"),  # 2.2 s
-            A("lmms", "drums/crash01.ogg"),  # 0.9 s
-            A("lmms", "drums/crash02.ogg"),  # 2.6 s
-            A("lmms", "drums/hihat_closed01.ogg"),  # 0.1 s
-            A("lmms", "drums/hihat_closed02.ogg"),  # 0.1 s
-            A("lmms", "drums/hihat_closed03.ogg"),  # 0.1 s
-            A("lmms", "drums/hihat_closed04.ogg"),  # 0.1 s
-            A("lmms", "drums/hihat_closed05.ogg"),  # 0.1 s
+            A("lmms", "beats/break01.ogg", "lmms_break"),  # 1.4 s
+            A("lmms", "beats/break02.ogg", "lmms_break"),  # 1.7 s
+            A("lmms", "beats/break03.ogg", "lmms_break"),  # 1.4 s
+            A("lmms", "drums/bassdrum_acoustic01.ogg", "lmms_bassdrum_acoustic"),  # 0.1 s
+            A("lmms", "drums/bassdrum_acoustic02.ogg", "lmms_bassdrum_acoustic"),  # 2.2 s
+            A("lmms", "drums/crash01.ogg", "lmms_crash"),  # 0.9 s
+            A("lmms", "drums/crash02.ogg", "lmms_crash"),  # 2.6 s
+            A("lmms", "drums/hihat_closed01.ogg", "lmms_hihat_closed"),  # 0.1 s
+            A("lmms", "drums/hihat_closed02.ogg", "lmms_hihat_closed"),  # 0.1 s
+            A("lmms", "drums/hihat_closed03.ogg", "lmms_hihat_closed"),  # 0.1 s
+            A("lmms", "drums/hihat_closed04.ogg", "lmms_hihat_closed"),  # 0.1 s
+            A("lmms", "drums/hihat_closed05.ogg", "lmms_hihat_closed"),  # 0.1 s
             A("lmms", "drums/hihat_foot_pedal01.ogg"),  # 0.5 s
-            A("lmms", "drums/hihat_opened01.ogg"),  # 0.4 s
-            A("lmms", "drums/hihat_opened02.ogg"),  # 0.4 s
-            A("lmms", "drums/hihat_opened03.ogg"),  # 0.4 s
-            A("lmms", "drums/ride01.ogg"),  # 1.0 s
-            A("lmms", "drums/ride02.ogg"),  # 0.2 s
+            A("lmms", "drums/hihat_opened01.ogg", "lmms_hihat_opened"),  # 0.4 s
+            A("lmms", "drums/hihat_opened02.ogg", "lmms_hihat_opened"),  # 0.4 s
+            A("lmms", "drums/hihat_opened03.ogg", "lmms_hihat_opened"),  # 0.4 s
+            A("lmms", "drums/ride01.ogg", "lmms_ride"),  # 1.0 s
+            A("lmms", "drums/ride02.ogg", "lmms_ride"),  # 0.2 s
             A("lmms", "drums/snare_acoustic01.ogg"),  # 0.2 s
-            A("lmms", "drums/tom01.ogg"),  # 0.7 s
-            A("lmms", "drums/tom02.ogg"),  # 0.1 s
-            A("lmms", "drums/tom03.ogg"),  # 1.1 s
-            A("lmms", "drums/tom04.ogg"),  # 1.0 s
-            A("lmms", "drums/tom05.ogg"),  # 0.8 s
+            A("lmms", "drums/tom01.ogg", "lmms_tom"),  # 0.7 s
+            A("lmms", "drums/tom02.ogg", "lmms_tom"),  # 0.1 s
+            A("lmms", "drums/tom03.ogg", "lmms_tom"),  # 1.1 s
+            A("lmms", "drums/tom04.ogg", "lmms_tom"),  # 1.0 s
+            A("lmms", "drums/tom05.ogg", "lmms_tom"),  # 0.8 s
             A("lmms", "drums/tom_hi01.ogg"),  # 0.2 s
             A("lmms", "drums/tom_low01.ogg"),  # 0.3 s
             A("lmms", "drums/tom_mid01.ogg"),  # 0.3 s
@@ -660,12 +660,12 @@ CATEGORIES = {
             A("gc", "memory-sound.rcc::LRStartAndStopCarEngine1LACut.ogg"),  # 4.9 s
             A("gc", "traffic.rcc::car.wav"),  # 0.5 s
             A("osfx", "opensfx.cat::35"),  # 0.7 s
-            B("s3d", "apoc/data/wav/misc/carhorn1.wav"),  # 1.0 s
-            B("s3d", "apoc/data/wav/misc/carhorn2.wav"),  # 0.9 s
-            B("s3d", "apoc/data/wav/misc/carhorn3.wav"),  # 0.9 s
-            B("s3d", "apoc/data/wav/misc/carhorn4.wav"),  # 1.8 s
-            B("s3d", "apoc/data/wav/misc/carhorn5.wav"),  # 1.8 s
-            B("s3d", "apoc/data/wav/misc/carhorn6.wav"),  # 1.1 s
+            B("s3d", "apoc/data/wav/misc/carhorn1.wav", "s3d_carhorn"),  # 1.0 s
+            B("s3d", "apoc/data/wav/misc/carhorn2.wav", "s3d_carhorn"),  # 0.9 s
+            B("s3d", "apoc/data/wav/misc/carhorn3.wav", "s3d_carhorn"),  # 0.9 s
+            B("s3d", "apoc/data/wav/misc/carhorn4.wav", "s3d_carhorn"),  # 1.8 s
+            B("s3d", "apoc/data/wav/misc/carhorn5.wav", "s3d_carhorn"),  # 1.8 s
+            B("s3d", "apoc/data/wav/misc/carhorn6.wav", "s3d_carhorn"),  # 1.1 s
             # bank 4
             A("scr", "Effects/CarPassing.wav"),  # 6.9 s
             B("mic", "honkhonk-low.wav", "micropolis_honk"),  # 0.9 s
@@ -708,21 +708,21 @@ CATEGORIES = {
             A("osfx", "opensfx.cat::61"),  # 3.1 s
             A("osfx", "opensfx.cat::69"),  # 3.8 s
             B("s3d", "apoc/data/wav/misc/cessna.wav"),  # 10.2 s
-            B("s3d", "none/data/wav/misc/f16_1.wav"),  # 9.0 s
-            B("s3d", "none/data/wav/misc/f16_2.wav"),  # 11.0 s
-            B("s3d", "none/data/wav/misc/f18_1.wav"),  # 10.5 s
-            B("s3d", "none/data/wav/misc/f18_2.wav"),  # 4.4 s
+            B("s3d", "none/data/wav/misc/f16_1.wav", "s3d_f16"),  # 9.0 s
+            B("s3d", "none/data/wav/misc/f16_2.wav", "s3d_f16"),  # 11.0 s
+            B("s3d", "none/data/wav/misc/f18_1.wav", "s3d_f18"),  # 10.5 s
+            B("s3d", "none/data/wav/misc/f18_2.wav", "s3d_f18"),  # 4.4 s
             B("s3d", "none/data/wav/misc/jet.wav"),  # 24.8 s
             B("s3d", "none/data/wav/misc/t38.wav"),  # 6.9 s
-            B("sar", "sounds/jet_engine_inside.wav"),  # 5.8 s
-            B("sar", "sounds/jet_engine_inside2.wav"),  # 6.6 s
+            B("sar", "sounds/jet_engine_inside.wav", "sar_jet_engine_inside"),  # 5.8 s
+            B("sar", "sounds/jet_engine_inside2.wav", "sar_jet_engine_inside"),  # 6.6 s
             B("sar", "sounds/jet_engine_inside_old.wav"),  # 4.0 s
             B("sar", "sounds/jet_engine_outside.wav"),  # 4.6 s
-            B("sar", "sounds/jet_engine_shutdown.wav"),  # 19.5 s
-            B("sar", "sounds/jet_engine_shutdown2.wav"),  # 2.0 s
-            B("sar", "sounds/jet_engine_shutdown3.wav"),  # 8.9 s
-            B("sar", "sounds/jet_engine_start.wav"),  # 19.6 s
-            B("sar", "sounds/jet_engine_start2.wav"),  # 10.0 s
+            B("sar", "sounds/jet_engine_shutdown.wav", "sar_jet_engine_shutdown"),  # 19.5 s
+            B("sar", "sounds/jet_engine_shutdown2.wav", "sar_jet_engine_shutdown"),  # 2.0 s
+            B("sar", "sounds/jet_engine_shutdown3.wav", "sar_jet_engine_shutdown"),  # 8.9 s
+            B("sar", "sounds/jet_engine_start.wav", "sar_jet_engine_start"),  # 19.6 s
+            B("sar", "sounds/jet_engine_start2.wav", "sar_jet_engine_start"),  # 10.0 s
             # bank 4
             A("abc", "airplane.ogg"),  # 1.6 s
             B("sim", "planelow.wav"),  # 3.3 s
@@ -856,20 +856,20 @@ CATEGORIES = {
         "Canidae, dogs, wolves",
         "audio",
         recordings=[
-            B("lug", "Growl.ogg"),  # 1.3 s
-            B("lug", "Growl2.ogg"),  # 1.1 s
-            B("lug", "Snarl.ogg"),  # 0.4 s
-            B("lug", "Snarl2.ogg"),  # 0.3 s
+            B("lug", "Growl.ogg", "lug_growl"),  # 1.3 s
+            B("lug", "Growl2.ogg", "lug_growl"),  # 1.1 s
+            B("lug", "Snarl.ogg", "lug_snarl"),  # 0.4 s
+            B("lug", "Snarl2.ogg", "lug_snarl"),  # 0.3 s
             B("s3d", "none/data/wav/misc/wolf.wav"),  # 4.6 s
             A("tux", "animals/mammals/dogs/fox.ogg"),  # 1.2 s
-            B("wes", "core/sounds/wolf-die-1.ogg"),  # 1.2 s
-            B("wes", "core/sounds/wolf-die-2.ogg"),  # 1.9 s
-            B("wes", "core/sounds/wolf-die-3.ogg"),  # 1.2 s
-            B("wes", "core/sounds/wolf-die-4.ogg"),  # 1.7 s
-            B("wes", "core/sounds/wolf-growl-1.ogg"),  # 1.0 s
-            B("wes", "core/sounds/wolf-growl-2.ogg"),  # 0.9 s
-            B("wes", "core/sounds/wolf-growl-3.ogg"),  # 0.8 s
-            B("wes", "core/sounds/wolf-growl-4.ogg"),  # 0.9 s
+            B("wes", "core/sounds/wolf-die-1.ogg", "wes_wolf_die"),  # 1.2 s
+            B("wes", "core/sounds/wolf-die-2.ogg", "wes_wolf_die"),  # 1.9 s
+            B("wes", "core/sounds/wolf-die-3.ogg", "wes_wolf_die"),  # 1.2 s
+            B("wes", "core/sounds/wolf-die-4.ogg", "wes_wolf_die"),  # 1.7 s
+            B("wes", "core/sounds/wolf-growl-1.ogg", "wes_wolf_growl"),  # 1.0 s
+            B("wes", "core/sounds/wolf-growl-2.ogg", "wes_wolf_growl"),  # 0.9 s
+            B("wes", "core/sounds/wolf-growl-3.ogg", "wes_wolf_growl"),  # 0.8 s
+            B("wes", "core/sounds/wolf-growl-4.ogg", "wes_wolf_growl"),  # 0.9 s
             # bank 4
             A("abc", "wolf.ogg"),  # 2.3 s
             A("scr", "Animal/WolfHowl.wav"),  # 3.5 s
@@ -917,9 +917,9 @@ CATEGORIES = {
         "Bat",
         "audio",
         recordings=[
-            B("s3d", "none/data/wav/misc/bats1.wav"),  # 2.8 s
-            B("s3d", "none/data/wav/misc/bats2.wav"),  # 2.8 s
-            B("s3d", "none/data/wav/misc/bats3.wav"),  # 3.8 s
+            B("s3d", "none/data/wav/misc/bats1.wav", "s3d_bats"),  # 2.8 s
+            B("s3d", "none/data/wav/misc/bats2.wav", "s3d_bats"),  # 2.8 s
+            B("s3d", "none/data/wav/misc/bats3.wav", "s3d_bats"),  # 3.8 s
             A("tux", "seasonal/halloween/bat_left.ogg"),  # 0.5 s
             B("wes", "core/sounds/bat-flapping.wav"),  # 0.6 s
         ],
@@ -1004,31 +1004,31 @@ CATEGORIES = {
             A("gc", "instruments.rcc::bongo.ogg"),  # 7.7 s
             A("spi", "loop_tabla.flac"),  # 10.7 s
             A("spi", "tabla_dhec.flac"),  # 0.3 s
-            A("spi", "tabla_ghe1.flac"),  # 0.6 s
-            A("spi", "tabla_ghe2.flac"),  # 2.7 s
-            A("spi", "tabla_ghe3.flac"),  # 2.4 s
-            A("spi", "tabla_ghe4.flac"),  # 0.8 s
-            A("spi", "tabla_ghe5.flac"),  # 3.6 s
-            A("spi", "tabla_ghe6.flac"),  # 3.6 s
-            A("spi", "tabla_ghe7.flac"),  # 2.2 s
-            A("spi", "tabla_ghe8.flac"),  # 0.6 s
-            A("spi", "tabla_ke1.flac"),  # 0.0 s
-            A("spi", "tabla_ke2.flac"),  # 0.0 s
-            A("spi", "tabla_ke3.flac"),  # 0.1 s
+            A("spi", "tabla_ghe1.flac", "spi_tabla_ghe"),  # 0.6 s
+            A("spi", "tabla_ghe2.flac", "spi_tabla_ghe"),  # 2.7 s
+            A("spi", "tabla_ghe3.flac", "spi_tabla_ghe"),  # 2.4 s
+            A("spi", "tabla_ghe4.flac", "spi_tabla_ghe"),  # 0.8 s
+            A("spi", "tabla_ghe5.flac", "spi_tabla_ghe"),  # 3.6 s
+            A("spi", "tabla_ghe6.flac", "spi_tabla_ghe"),  # 3.6 s
+            A("spi", "tabla_ghe7.flac", "spi_tabla_ghe"),  # 2.2 s
+            A("spi", "tabla_ghe8.flac", "spi_tabla_ghe"),  # 0.6 s
+            A("spi", "tabla_ke1.flac", "spi_tabla_ke"),  # 0.0 s
+            A("spi", "tabla_ke2.flac", "spi_tabla_ke"),  # 0.0 s
+            A("spi", "tabla_ke3.flac", "spi_tabla_ke"),  # 0.1 s
             A("spi", "tabla_na.flac"),  # 0.7 s
             A("spi", "tabla_na_o.flac"),  # 1.5 s
             A("spi", "tabla_na_s.flac"),  # 0.2 s
             A("spi", "tabla_re.flac"),  # 0.3 s
-            A("spi", "tabla_tas1.flac"),  # 1.1 s
-            A("spi", "tabla_tas2.flac"),  # 1.4 s
-            A("spi", "tabla_tas3.flac"),  # 1.2 s
-            A("spi", "tabla_te1.flac"),  # 0.2 s
-            A("spi", "tabla_te2.flac"),  # 0.3 s
+            A("spi", "tabla_tas1.flac", "spi_tabla_tas"),  # 1.1 s
+            A("spi", "tabla_tas2.flac", "spi_tabla_tas"),  # 1.4 s
+            A("spi", "tabla_tas3.flac", "spi_tabla_tas"),  # 1.2 s
+            A("spi", "tabla_te1.flac", "spi_tabla_te"),  # 0.2 s
+            A("spi", "tabla_te2.flac", "spi_tabla_te"),  # 0.3 s
             A("spi", "tabla_te_m.flac"),  # 0.3 s
             A("spi", "tabla_te_ne.flac"),  # 0.2 s
-            A("spi", "tabla_tun1.flac"),  # 2.3 s
-            A("spi", "tabla_tun2.flac"),  # 2.7 s
-            A("spi", "tabla_tun3.flac"),  # 2.1 s
+            A("spi", "tabla_tun1.flac", "spi_tabla_tun"),  # 2.3 s
+            A("spi", "tabla_tun2.flac", "spi_tabla_tun"),  # 2.7 s
+            A("spi", "tabla_tun3.flac", "spi_tabla_tun"),  # 2.1 s
             B("wes", "core/sounds/ambient/wardrums.ogg"),  # 15.1 s
         ],
     ),
@@ -1040,9 +1040,9 @@ CATEGORIES = {
             A("gc", "instruments.rcc::maracas.ogg"),  # 7.1 s
             A("gc", "instruments.rcc::tambourine.ogg"),  # 7.1 s
             A("gc", "instruments.rcc::triangle.ogg"),  # 6.8 s
-            A("lmms", "drums/shaker01.ogg"),  # 0.0 s
-            A("lmms", "drums/shaker02.ogg"),  # 0.1 s
-            A("lmms", "drums/shaker03.ogg"),  # 0.1 s
+            A("lmms", "drums/shaker01.ogg", "lmms_shaker"),  # 0.0 s
+            A("lmms", "drums/shaker02.ogg", "lmms_shaker"),  # 0.1 s
+            A("lmms", "drums/shaker03.ogg", "lmms_shaker"),  # 0.1 s
             A("spi", "drum_cowbell.flac"),  # 0.3 s
         ],
     ),
@@ -1060,10 +1060,10 @@ CATEGORIES = {
         "Marimba, xylophone",
         "audio",
         recordings=[
-            B("gc", "melody.rcc::xylofon_son1.wav"),  # 0.4 s
-            B("gc", "melody.rcc::xylofon_son2.wav"),  # 0.5 s
-            B("gc", "melody.rcc::xylofon_son3.wav"),  # 0.5 s
-            B("gc", "melody.rcc::xylofon_son4.wav"),  # 0.5 s
+            B("gc", "melody.rcc::xylofon_son1.wav", "gc_xylofon_son"),  # 0.4 s
+            B("gc", "melody.rcc::xylofon_son2.wav", "gc_xylofon_son"),  # 0.5 s
+            B("gc", "melody.rcc::xylofon_son3.wav", "gc_xylofon_son"),  # 0.5 s
+            B("gc", "melody.rcc::xylofon_son4.wav", "gc_xylofon_son"),  # 0.5 s
             # bank 4
             B("sic", "xylofon.wav"),  # 2.1 s
         ],
@@ -1075,8 +1075,8 @@ CATEGORIES = {
         recordings=[
             A("csq", "bell.aiff"),  # 2.9 s
             A("gc", "memory-sound.rcc::LRBuddhist_gong_05_LA.ogg"),  # 3.2 s
-            A("spi", "perc_bell.flac"),  # 6.7 s
-            A("spi", "perc_bell2.flac"),  # 5.5 s
+            A("spi", "perc_bell.flac", "spi_perc_bell"),  # 6.7 s
+            A("spi", "perc_bell2.flac", "spi_perc_bell"),  # 5.5 s
             A("fdo", "bell.oga"),  # 0.1 s
             # bank 4
             A("scr", "Effects/BellToll.wav"),  # 3.9 s
@@ -1088,10 +1088,10 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("gc", "instruments.rcc::piano.ogg"),  # 11.8 s
-            A("lmms", "instruments/e_piano_accord01.ogg"),  # 3.7 s
-            A("lmms", "instruments/e_piano_accord02.ogg"),  # 6.0 s
-            A("lmms", "instruments/piano01.ogg"),  # 0.9 s
-            A("lmms", "instruments/piano02.ogg"),  # 10.0 s
+            A("lmms", "instruments/e_piano_accord01.ogg", "lmms_e_piano_accord"),  # 3.7 s
+            A("lmms", "instruments/e_piano_accord02.ogg", "lmms_e_piano_accord"),  # 6.0 s
+            A("lmms", "instruments/piano01.ogg", "lmms_piano"),  # 0.9 s
+            A("lmms", "instruments/piano02.ogg", "lmms_piano"),  # 10.0 s
             A("spi", "ambi_piano.flac"),  # 2.8 s
             # bank 4
             A("abc", "piano.ogg"),  # 2.1 s
@@ -1105,10 +1105,10 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("gc", "instruments.rcc::organ.ogg"),  # 7.3 s
-            A("lmms", "instruments/church_organ01.ogg"),  # 11.8 s
-            A("lmms", "instruments/church_organ02.ogg"),  # 10.0 s
-            A("lmms", "instruments/church_organ03.ogg"),  # 6.5 s
-            A("lmms", "instruments/church_organ04.ogg"),  # 8.6 s
+            A("lmms", "instruments/church_organ01.ogg", "lmms_church_organ"),  # 11.8 s
+            A("lmms", "instruments/church_organ02.ogg", "lmms_church_organ"),  # 10.0 s
+            A("lmms", "instruments/church_organ03.ogg", "lmms_church_organ"),  # 6.5 s
+            A("lmms", "instruments/church_organ04.ogg", "lmms_church_organ"),  # 8.6 s
             A("lmms", "instruments/e_organ01.ogg"),  # 4.5 s
             # bank 4
             A("abc", "organ.ogg"),  # 3.0 s
@@ -1182,8 +1182,8 @@ CATEGORIES = {
         "audio",
         recordings=[
             A("csq", "BassGuitarC.wav"),  # 7.2 s
-            A("lmms", "instruments/bassslap01.ogg"),  # 0.3 s
-            A("lmms", "instruments/bassslap02.ogg"),  # 1.7 s
+            A("lmms", "instruments/bassslap01.ogg", "lmms_bassslap"),  # 0.3 s
+            A("lmms", "instruments/bassslap02.ogg", "lmms_bassslap"),  # 1.7 s
         ],
         gm=[32, 33, 34],
     ),
@@ -1205,9 +1205,15 @@ CATEGORIES = {
             B("s3d", "apoc/data/wav/misc/helicopter.wav"),  # 6.9 s
             B("s3d", "none/data/wav/misc/apache_1.wav"),  # 5.9 s
             B("sar", "sounds/helicopter_engine_inside.wav"),  # 1.6 s
-            B("sar", "sounds/helicopter_engine_outside.wav"),  # 1.6 s
-            B("sar", "sounds/helicopter_engine_outside2.wav"),  # 6.3 s
-            B("sar", "sounds/helicopter_engine_outside3.wav"),  # 3.7 s
+            B(
+                "sar", "sounds/helicopter_engine_outside.wav", "sar_helicopter_engine_outside"
+            ),  # 1.6 s
+            B(
+                "sar", "sounds/helicopter_engine_outside2.wav", "sar_helicopter_engine_outside"
+            ),  # 6.3 s
+            B(
+                "sar", "sounds/helicopter_engine_outside3.wav", "sar_helicopter_engine_outside"
+            ),  # 3.7 s
             B("sar", "sounds/helicopter_engine_shutdown.wav"),  # 20.6 s
             B("sar", "sounds/helicopter_engine_start.wav"),  # 30.1 s
             B("sar", "sounds/hh60/engine_inside.wav"),  # 2.8 s
@@ -1243,8 +1249,8 @@ CATEGORIES = {
         "Boat, Water vehicle",
         "audio",
         recordings=[
-            B("gc", "watercycle.rcc::harbor1.wav"),  # 3.4 s
-            B("gc", "watercycle.rcc::harbor2.wav"),  # 4.0 s
+            B("gc", "watercycle.rcc::harbor1.wav", "gc_harbor"),  # 3.4 s
+            B("gc", "watercycle.rcc::harbor2.wav", "gc_harbor"),  # 4.0 s
             A("osfx", "opensfx.cat::6"),  # 2.4 s
             A("osfx", "opensfx.cat::7"),  # 3.2 s
             B("wes", "core/sounds/ambient/ship.ogg"),  # 10.0 s
@@ -1288,10 +1294,10 @@ CATEGORIES = {
         "Telephone",
         "audio",
         recordings=[
-            B("spi", "mehackit_phone1.flac"),  # 1.2 s
-            B("spi", "mehackit_phone2.flac"),  # 1.3 s
-            B("spi", "mehackit_phone3.flac"),  # 1.8 s
-            B("spi", "mehackit_phone4.flac"),  # 1.5 s
+            B("spi", "mehackit_phone1.flac", "spi_mehackit_phone"),  # 1.2 s
+            B("spi", "mehackit_phone2.flac", "spi_mehackit_phone"),  # 1.3 s
+            B("spi", "mehackit_phone3.flac", "spi_mehackit_phone"),  # 1.8 s
+            B("spi", "mehackit_phone4.flac", "spi_mehackit_phone"),  # 1.5 s
             A("fdo", "phone-incoming-call.oga"),  # 1.5 s
             A("fdo", "phone-outgoing-busy.oga"),  # 2.9 s
             A("fdo", "phone-outgoing-calling.oga"),  # 1.2 s
@@ -1383,9 +1389,9 @@ CATEGORIES = {
         "audio",
         recordings=[
             B("s3d", "apoc/data/wav/explosions/thunder.wav"),  # 3.3 s
-            B("s3d", "none/data/wav/misc/thunder.wav"),  # 2.4 s
-            B("s3d", "none/data/wav/misc/thunder2.wav"),  # 5.4 s
-            B("s3d", "none/data/wav/misc/thunder3.wav"),  # 4.2 s
+            B("s3d", "none/data/wav/misc/thunder.wav", "s3d_thunder"),  # 2.4 s
+            B("s3d", "none/data/wav/misc/thunder2.wav", "s3d_thunder"),  # 5.4 s
+            B("s3d", "none/data/wav/misc/thunder3.wav", "s3d_thunder"),  # 4.2 s
             B("sar", "sounds/thunder_faint.wav"),  # 3.3 s
             B("sar", "sounds/thunder_loud.wav"),  # 3.8 s
             B("sar", "sounds/thunder_moderate.wav"),  # 3.4 s
@@ -1436,24 +1442,24 @@ CATEGORIES = {
             B("wes", "core/sounds/dwarf-laugh.wav"),  # 2.7 s
             # bank 4
             A("scr", "Human/Laugh-female.wav"),  # 1.2 s
-            A("scr", "Human/Laugh-male1.wav"),  # 1.3 s
-            A("scr", "Human/Laugh-male2.wav"),  # 2.9 s
-            A("scr", "Human/Laugh-male3.mp3"),  # 1.4 s
+            A("scr", "Human/Laugh-male1.wav", "scr_laugh_male"),  # 1.3 s
+            A("scr", "Human/Laugh-male2.wav", "scr_laugh_male"),  # 2.9 s
+            A("scr", "Human/Laugh-male3.mp3", "scr_laugh_male"),  # 1.4 s
         ],
     ),
     "screaming": C(
         "Screaming",
         "audio",
         recordings=[
-            B("s3d", "apoc/data/wav/misc/scream1.wav"),  # 1.7 s
-            B("s3d", "apoc/data/wav/misc/scream2.wav"),  # 2.5 s
-            B("s3d", "apoc/data/wav/misc/scream3.wav"),  # 2.5 s
-            B("s3d", "apoc/data/wav/misc/scream4.wav"),  # 1.5 s
+            B("s3d", "apoc/data/wav/misc/scream1.wav", "s3d_scream"),  # 1.7 s
+            B("s3d", "apoc/data/wav/misc/scream2.wav", "s3d_scream"),  # 2.5 s
+            B("s3d", "apoc/data/wav/misc/scream3.wav", "s3d_scream"),  # 2.5 s
+            B("s3d", "apoc/data/wav/misc/scream4.wav", "s3d_scream"),  # 1.5 s
             B("s3d", "apoc/data/wav/misc/screaming.wav"),  # 2.6 s
             # bank 4
             A("scr", "Human/Scream-female.wav"),  # 0.6 s
-            A("scr", "Human/Scream-male1.wav"),  # 0.8 s
-            A("scr", "Human/Scream-male2.mp3"),  # 1.0 s
+            A("scr", "Human/Scream-male1.wav", "scr_scream_male"),  # 0.8 s
+            A("scr", "Human/Scream-male2.mp3", "scr_scream_male"),  # 1.0 s
         ],
     ),
     "applause": C(
@@ -1479,15 +1485,15 @@ CATEGORIES = {
         "Walk, footsteps",
         "audio",
         recordings=[
-            B("lug", "FootStepGrass1.ogg"),  # 0.3 s
-            B("lug", "FootStepGrass2.ogg"),  # 0.4 s
-            B("lug", "FootStepSnow1.ogg"),  # 0.1 s
-            B("lug", "FootStepSnow2.ogg"),  # 0.2 s
-            B("lug", "FootStepStone1.ogg"),  # 0.3 s
-            B("lug", "FootStepStone2.ogg"),  # 0.3 s
+            B("lug", "FootStepGrass1.ogg", "lug_footstepgrass"),  # 0.3 s
+            B("lug", "FootStepGrass2.ogg", "lug_footstepgrass"),  # 0.4 s
+            B("lug", "FootStepSnow1.ogg", "lug_footstepsnow"),  # 0.1 s
+            B("lug", "FootStepSnow2.ogg", "lug_footstepsnow"),  # 0.2 s
+            B("lug", "FootStepStone1.ogg", "lug_footstepstone"),  # 0.3 s
+            B("lug", "FootStepStone2.ogg", "lug_footstepstone"),  # 0.3 s
             # bank 4
-            A("scr", "Human/Footsteps-1.wav"),  # 5.3 s
-            A("scr", "Human/Footsteps-2.mp3"),  # 2.0 s
+            A("scr", "Human/Footsteps-1.wav", "scr_footsteps"),  # 5.3 s
+            A("scr", "Human/Footsteps-2.mp3", "scr_footsteps"),  # 2.0 s
         ],
     ),
     "explosion": C(
