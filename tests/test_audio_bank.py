@@ -200,3 +200,17 @@ def test_catalog_families_and_the_goats():
     sheep = CATEGORIES["sheep"]
     assert not any("goat" in x for x in sheep.stamps + [r.path for r in sheep.recordings])
     assert CATEGORIES["goat"].role == "audio" and len(CATEGORIES["goat"].recordings) == 2
+
+
+def test_encoder_files_name_the_bank_edition():
+    """An encoder pretrained on another edition of the bank is never reused for this one: its
+    file name and its recorded settings carry catalog.BANK_VERSION."""
+    from autr_d2.data.synth.catalog import BANK_VERSION
+    from tools.pretrain_audio import _settings, get_parser
+    from tools.run_demo import audio_weights
+
+    tag = f"bank{BANK_VERSION}_"
+    assert tag in audio_weights(250) and tag in audio_weights(3000, strict=True)
+    assert tag in audio_weights(3000, preset="effl0")
+    args = get_parser().parse_args(["--output", "x.pth"])
+    assert _settings(args, build_asset_bank("procedural", 0))["bank_version"] == BANK_VERSION

@@ -3,20 +3,20 @@
 Two sources with one interface (:class:`AssetBank`):
 
 * ``real``: the catalog's Debian media (``catalog.py``, installed by ``make media``): Tux Paint
-  photo cut-outs and photo backgrounds, real recordings from a dozen packages, FluidR3
+  photo cut-outs and photo backgrounds, real recordings from nineteen packages, FluidR3
   General-MIDI instruments rendered with ``tinysoundfont``, Tux Paint's recorded speech;
 * ``procedural``: drawn shapes and synthesised tones (``procedural.py``), so the generator and the
   tests run where those packages are absent. Never used for reported numbers.
 
 Every asset carries a ``pool``: "train" (pretraining, and compositions for train/val/test) or
 "unseen" (held out: only ``test_unseen`` and, for open-set categories, ``test_openset`` use it;
-never heard in pretraining). Recordings are split by *source* (a recording, the clips a game
-cut from one recording session, a GM program, a speaker), deduplicated by the SHA-1 of their
-16 kHz samples first, so one recording can never be on both sides. Each category holds out
-about a fifth of its sources, at least 2 where it has 5 or more, preferring grade-A recordings
-(documented real ones); a category with one source holds out none (``manifest()`` says how many
-each has). Cut-outs: one held out per category that has two
-or more.
+never heard in pretraining). Recordings are split by *source* (a recording; a recording
+session: the clips a game cut from one session, or a package's numbered takes of one sound; a GM
+program; a speaker), deduplicated by the SHA-1 of their 16 kHz samples first, so one recording
+can never be on both sides. Each category holds out about a fifth of its sources, at least 2
+where it has 5 or more, preferring grade-A recordings (documented real ones); a category with
+one source holds out none (``manifest()`` says how many each has). Cut-outs: one held out per
+category that has two or more.
 
 Decoding the whole catalog takes ten seconds or more on 2 cores, so the decoded bank is cached
 (``$AUTR_D2_CACHE``, default ``~/.cache/autr_d2``), keyed by the catalog, the seed and this
@@ -136,8 +136,8 @@ _FAMILY = {
 
 def source_of(src):
     """The source a sound belongs to, for splitting: a recording's own name, its recording
-    session ("family:mg_sheep": the clips a game cut from one session), a GM program ("gm:40"),
-    a speaker ("speech:fr")."""
+    session ("family:megaglest_sheep": MegaGlest's sheep1 .. sheep10; "family:s3d_carhorn":
+    Scorched3D's carhorn1 .. carhorn6), a GM program ("gm:40"), a speaker ("speech:fr")."""
     if src.startswith(("gm:", "speech:")):
         return ":".join(src.split(":")[:2])
     return _FAMILY.get(src, src)

@@ -107,8 +107,9 @@ class Recording:
     package: str  # a key of PACKAGES
     path: str  # under the package's root; "<archive>::<entry>" inside a .rcc / .cat
     grade: str  # "A" documented real recording, "B" a game's sound effect
-    # clips a package cut from one recording session (a game's "sheep1" .. "sheep10") share a
-    # family: the split counts them as one source, so they all lie on one side of it
+    # clips a package cut from one recording session (a game's "sheep1" .. "sheep10") or its
+    # numbered takes of one sound ("carhorn1" .. "carhorn6") share a family: the split counts
+    # them as one source, so they all lie on one side of it
     family: str = ""
 
 
