@@ -110,7 +110,11 @@ MODES = {
         "seeds": [1, 2, 3],
         "probes": 100,
         "audio_steps": 3000,  # the study's tables
-        "sizes": None,
+        # the tree the tables were measured on (its stats.json), not the generator's defaults
+        "sizes": {
+            "s4": {"train": 1000, "val": 100, "test": 200, "test_unseen": 200, "test_openset": 200},
+            "ms3": {"train": 600, "val": 60, "test": 200, "test_unseen": 200, "test_openset": 200},
+        },
         "output": "output/study",
     },
 }
@@ -465,9 +469,9 @@ def main(args):
     except OutputDirError as e:
         raise SystemExit(f"error: {e}") from None
     t0 = time.perf_counter()
-    from autr_d2.data.synth import DEFAULT_SIZES, PROBES, ensure_avs_synth
+    from autr_d2.data.synth import PROBES, ensure_avs_synth
 
-    sizes = {s: dict((mode["sizes"] or DEFAULT_SIZES)[s]) for s in args.subsets}
+    sizes = {s: dict(mode["sizes"][s]) for s in args.subsets}
     probes = {s: [p for p in PROBES[s] if n_probes] for s in args.subsets}
     for s in args.subsets:
         sizes[s].update(dict.fromkeys(probes[s], n_probes))
