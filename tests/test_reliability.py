@@ -269,6 +269,55 @@ def test_sigkill_then_resume_continues_with_unbroken_metrics(synth_root, tmp_pat
     assert iters == list(range(max_iter))  # every iteration exactly once, in order
 
 
+# a kill at the worst moment: right after a checkpoint file lands (the process dies in save())
+_DIE_AFTER_CHECKPOINT = """
+import os, runpy, sys
+from fvcore.common.checkpoint import Checkpointer
+save = Checkpointer.save
+def save_then_die(self, name, **kwargs):
+    save(self, name, **kwargs)
+    if name == "model_0000004":
+        os._exit(137)
+Checkpointer.save = save_then_die
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_kill_right_after_a_checkpoint_loses_no_metrics_line(synth_root, tmp_path):
+    # Detectron2 checkpoints before its writers log the iteration; killed in between, the
+    # resumed run (from iteration 5) could never write iteration 4's metrics.json line
+    out = tmp_path / "run"
+    env = dict(os.environ, DETECTRON2_DATASETS=os.path.dirname(synth_root))
+    from .test_train import TINY
+
+    max_iter = 7
+    args = [
+        os.path.join(ROOT, "tools", "train_net.py"),
+        *("--config-file", os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")),
+        *TINY,
+        *("SOLVER.MAX_ITER", str(max_iter), "SOLVER.CHECKPOINT_PERIOD", "5"),
+        *("SOLVER.LOG_PERIOD", "1", "OUTPUT_DIR", str(out)),
+        *("TEST.EVAL_PERIOD", "5"),  # an evaluation at the checkpoint's iteration, logged too
+    ]
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIE_AFTER_CHECKPOINT, *args],
+        env=env, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert killed.returncode == 137, killed.stderr[-3000:]
+    assert (out / "last_checkpoint").read_text().strip() == "model_0000004.pth"
+    res = subprocess.run(
+        [sys.executable, args[0], "--resume", *args[1:]],
+        env=env, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Starting training from iteration 5" in (out / "log.txt").read_text()
+    lines = [json.loads(line) for line in open(out / "metrics.json")]
+    assert [m["iteration"] for m in lines if "total_loss" in m] == list(range(max_iter))
+    evals = [m["iteration"] for m in lines if any(k.endswith("M_J") for k in m)]
+    assert evals == [4, max_iter]  # the one at the checkpoint survives; the final one (after_train)
+
+
 # ----------------------------------------------------------------------------- distributed
 def _copypaste(res):
     lines = [ln for ln in (res.stdout + res.stderr).splitlines() if "copypaste: " in ln]

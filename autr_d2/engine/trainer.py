@@ -182,6 +182,13 @@ class Trainer(DefaultTrainer):
                 ret[i] = hooks.PeriodicWriter(
                     self.build_writers(), period=self.cfg.SOLVER.LOG_PERIOD
                 )
+        # D2 saves a checkpoint before the writers log that iteration: a kill between the two
+        # leaves model_000k.pth without iteration k's metrics.json line, and --resume (which
+        # starts at k + 1) can never write it. Checkpointing last means a checkpoint exists only
+        # once its iteration (and an evaluation at it) is logged; a kill before it resumes
+        # from the previous checkpoint and redoes the iterations since.
+        ckpt = [h for h in ret if isinstance(h, hooks.PeriodicCheckpointer)]
+        ret = [h for h in ret if not isinstance(h, hooks.PeriodicCheckpointer)] + ckpt
         # the manifest of OUTPUT_DIR follows the run (every LOG_PERIOD iterations and after
         # each checkpoint), so --overwrite later finds what it wrote even if it was killed
         periods = (self.cfg.SOLVER.LOG_PERIOD, self.cfg.SOLVER.CHECKPOINT_PERIOD)
