@@ -187,8 +187,7 @@ class Trainer(DefaultTrainer):
         # starts at k + 1) can never write it. Checkpointing last means a checkpoint exists only
         # once its iteration (and an evaluation at it) is logged; a kill before it resumes
         # from the previous checkpoint and redoes the iterations since.
-        ckpt = [h for h in ret if isinstance(h, hooks.PeriodicCheckpointer)]
-        ret = [h for h in ret if not isinstance(h, hooks.PeriodicCheckpointer)] + ckpt
+        ret.sort(key=lambda h: isinstance(h, hooks.PeriodicCheckpointer))  # stable: order kept
         # the manifest of OUTPUT_DIR follows the run (every LOG_PERIOD iterations and after
         # each checkpoint), so --overwrite later finds what it wrote even if it was killed
         periods = (self.cfg.SOLVER.LOG_PERIOD, self.cfg.SOLVER.CHECKPOINT_PERIOD)
