@@ -229,20 +229,26 @@ def test_nonfinite_loss_can_skip_steps_instead(synth_root, tmp_path, monkeypatch
 
 
 # ----------------------------------------------------------------------------- kill and resume
-def test_sigkill_then_resume_continues_with_unbroken_metrics(synth_root, tmp_path):
-    out = tmp_path / "run"
-    env = dict(os.environ, DETECTRON2_DATASETS=os.path.dirname(synth_root))
+def _train_args(out, max_iter, *opts):
+    """train_net.py and its arguments for the kill tests: a tiny model, a checkpoint every 5
+    iterations, a metrics.json line every iteration."""
     from .test_train import TINY
 
-    max_iter = 16
-    cmd = [
-        sys.executable,
+    return [
         os.path.join(ROOT, "tools", "train_net.py"),
         *("--config-file", os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")),
         *TINY,
         *("SOLVER.MAX_ITER", str(max_iter), "SOLVER.CHECKPOINT_PERIOD", "5"),
         *("SOLVER.LOG_PERIOD", "1", "OUTPUT_DIR", str(out)),
+        *opts,
     ]
+
+
+def test_sigkill_then_resume_continues_with_unbroken_metrics(synth_root, tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, DETECTRON2_DATASETS=os.path.dirname(synth_root))
+    max_iter = 16
+    cmd = [sys.executable, *_train_args(out, max_iter)]
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -289,17 +295,9 @@ def test_kill_right_after_a_checkpoint_loses_no_metrics_line(synth_root, tmp_pat
     # resumed run (from iteration 5) could never write iteration 4's metrics.json line
     out = tmp_path / "run"
     env = dict(os.environ, DETECTRON2_DATASETS=os.path.dirname(synth_root))
-    from .test_train import TINY
-
     max_iter = 7
-    args = [
-        os.path.join(ROOT, "tools", "train_net.py"),
-        *("--config-file", os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")),
-        *TINY,
-        *("SOLVER.MAX_ITER", str(max_iter), "SOLVER.CHECKPOINT_PERIOD", "5"),
-        *("SOLVER.LOG_PERIOD", "1", "OUTPUT_DIR", str(out)),
-        *("TEST.EVAL_PERIOD", "5"),  # an evaluation at the checkpoint's iteration, logged too
-    ]
+    # an evaluation at the checkpoint's iteration, logged too
+    args = _train_args(out, max_iter, "TEST.EVAL_PERIOD", "5")
     killed = subprocess.run(
         [sys.executable, "-c", _DIE_AFTER_CHECKPOINT, *args],
         env=env, cwd=ROOT, capture_output=True, text=True,
