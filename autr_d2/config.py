@@ -21,6 +21,13 @@ def add_autr_config(cfg):
     # factor drawn from [1 - s, 1 + s], the same for every frame of a clip (RGB frames only);
     # 0.0 disables it.
     cfg.INPUT.COLOR_JITTER = 0.0
+    # Train-time audio augmentation strength s (autr_d2/data/audio_augment.py, the encoder
+    # pretraining's chains without the time stretch): pitch shift, a telephone band or a cheap
+    # microphone's low-pass, a real room's reverberation, coloured noise at 0-40 dB SNR and a
+    # gain, each drawn with its probability times s, on every training clip's sound file before
+    # its log-mel (AVSBench: needs audio_wav/, not only audio_log_mel/). The frozen encoder then
+    # hears each training recording through many channels. 0.0 disables it (the paper).
+    cfg.INPUT.AUDIO_AUGMENT = 0.0
     # Folder where log-mel features computed from wavs are cached ("" = no cache).
     cfg.INPUT.AUDIO_CACHE_DIR = ""
     # Pad clips of fewer than SAMPLING_FRAME_NUM frames to that length (zero frames and audio,

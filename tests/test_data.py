@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import random
 import shutil
 
 import numpy as np
@@ -232,6 +233,49 @@ def test_mapper_adds_category_id_for_the_audio_category_loss(tmp_path):
     mapper = AVSClipDatasetMapper(True, categories=["car", "dog"], **kw)
     assert mapper(d)["category_id"] == 1
     assert mapper(dict(d, category="cello"))["category_id"] == -1  # not a training category
+
+
+def test_audio_augmentation_changes_the_training_sound_and_keeps_its_timing(tmp_path):
+    """INPUT.AUDIO_AUGMENT: each training clip's sound goes through the real-world chains (a new
+    draw every time it is read), the log-mel keeps its shape and stays finite, the sound stays in
+    step with the frames (no time stretch), and test clips are never augmented."""
+    d = _write_clip(tmp_path)
+    t = np.arange(5 * 44100) / 44100  # 44.1 kHz stereo: resampled before augmenting
+    x = np.where(t < 2.0, 0.5 * np.sin(2 * np.pi * 440 * t), 0.0).astype(np.float32)
+    sf.write(d["audio_file"], np.stack([x, x], 1), 44100)
+    plain = load_log_mel(d["audio_file"], 5)
+    band = int(plain[0, 0].mean(0).argmax())
+    cfg = tiny_cfg("INPUT.AUDIO_AUGMENT", 3.0)  # every transform at probability 1 but the pitch
+    assert AVSClipDatasetMapper.from_config(cfg, is_train=False)["audio_augmentation"] is None
+    assert AVSClipDatasetMapper.from_config(tiny_cfg(), is_train=True)["audio_augmentation"] is None
+    mapper = AVSClipDatasetMapper(cfg, is_train=True)
+    random.seed(0), np.random.seed(0)
+    outs = [mapper(d)["audio"] for _ in range(3)]
+    for a in outs:
+        assert a.shape == (5, 1, 96, 64) and a.dtype == torch.float32 and a.isfinite().all()
+        assert (a - plain).abs().mean() > 0.1  # another channel than the recording's
+        # the tone plays in the first two seconds only: its bands stay louder there than after
+        # (reverberation and noise aside); a time stretch would move it
+        tone = a[:, 0, :, band - 4 : band + 5].amax(-1).mean(-1)  # [5]
+        assert tone[:2].min() > tone[3:].max() + 1.0, tone
+    assert not torch.equal(outs[0], outs[1])  # a new draw at every read
+    # the same draws from the same seeds (Detectron2's seed_all_rng seeds every worker's)
+    random.seed(0), np.random.seed(0)
+    assert torch.equal(mapper(d)["audio"], outs[0])
+    # no time stretch: it would move the sound against the frames
+    names = [type(a).__name__ for a in mapper.audio_augmentation._source.transforms]
+    assert names == ["PitchShift"]
+
+
+def test_audio_augmentation_needs_the_sound_file_not_precomputed_log_mel(tmp_path):
+    d = _write_clip(tmp_path)
+    pkl = str(tmp_path / "a.pkl")
+    torch.save(torch.zeros(5, 1, 96, 64), pkl)
+    mapper = AVSClipDatasetMapper(tiny_cfg("INPUT.AUDIO_AUGMENT", 1.0), is_train=True)
+    # AVSBench: log-mel in audio_file, the wav beside it in audio_wav -> the wav is augmented
+    assert mapper(dict(d, audio_file=pkl, audio_wav=d["audio_file"]))["audio"].shape[0] == 5
+    with pytest.raises(ClipDataError, match=r"c0: INPUT.AUDIO_AUGMENT needs the sound file.*a.pkl"):
+        mapper(dict(d, audio_file=pkl, audio_wav=""))
 
 
 def test_category_labels_come_from_the_training_set():

@@ -43,6 +43,7 @@ STRICT = "strict audio encoder"
 VARIANT_CONFIGS = {"TPAVI": "configs/avs_synth/paper/{s}_tpavi_effl0.yaml"}
 AUGMENTED = "scale and colour jitter"
 IMAGENET_AUDIO = "ImageNet audio encoder"
+AUDIO_AUG = "audio augmentation"
 VARIANTS = {  # row -> config overrides on the recipe
     "AuTR": [],
     "learned queries": ["MODEL.AUTR.QUERY_INIT", "learned"],
@@ -70,6 +71,11 @@ VARIANTS = {  # row -> config overrides on the recipe
     # on the bank as the VGGish is (tools/pretrain_audio.py --preset effl0): the VGGish names
     # half the visual categories on a new recording; does a better encoder carry AuTR there?
     IMAGENET_AUDIO: ["MODEL.AUDIO.NAME", "TimmAudio"],
+    # AuTR whose training clips' sound goes through the encoder pretraining's real-world chains
+    # (pitch, telephone band, room, coloured noise, gain; INPUT.AUDIO_AUGMENT): with a handful of
+    # recordings per category the heads see each one's embedding a few times; do they learn the
+    # category instead once each recording arrives through many channels (new recordings, noise)?
+    AUDIO_AUG: ["INPUT.AUDIO_AUGMENT", "1.0"],
 }
 BEST_OBJECT = "visual only, best object"
 # rows that train nothing: another row's runs scored with other test-time overrides, on the
@@ -88,6 +94,7 @@ OPTIONAL_VARIANTS = (
     "light pixel decoder",
     AUGMENTED,
     IMAGENET_AUDIO,
+    AUDIO_AUG,
 )
 ROWS = [*VARIANTS, *SCORED_AS]  # every row the study knows
 DEFAULT_VARIANTS = [v for v in ROWS if v not in OPTIONAL_VARIANTS]

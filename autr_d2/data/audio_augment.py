@@ -13,6 +13,9 @@ transforms, both on 16 kHz mono float32:
 
 The other half of the real world, several sources at once at random gains, is the pretraining's
 own mixing (``tools/pretrain_audio.py``), which labels every source it mixes in.
+
+AuTR's training uses the same chains on each clip's sound (``INPUT.AUDIO_AUGMENT``, through
+:func:`augmented_log_mel`) without the time stretch, which would move a sound against its frames.
 """
 
 import os
@@ -20,7 +23,13 @@ import warnings
 
 import numpy as np
 
-__all__ = ["IMPULSE_RESPONSES", "Augmentation", "build_augmentation", "room_impulse_responses"]
+__all__ = [
+    "IMPULSE_RESPONSES",
+    "Augmentation",
+    "augmented_log_mel",
+    "build_augmentation",
+    "room_impulse_responses",
+]
 
 # Real rooms recorded as impulse responses, shipped offline by csoundqt-examples (make media):
 # a big hall (RT60 3.4 s), a stairwell (1.3 s) and the Csound manual's "dish" (1.1 s)
@@ -57,24 +66,24 @@ class Augmentation:
         return self._run(self._channel, x)
 
 
-def build_augmentation(sample_rate=16000, impulse_responses=None, strength=1.0):
+def build_augmentation(sample_rate=16000, impulse_responses=None, strength=1.0, time_stretch=True):
     """The pretraining's augmentation; `strength` scales every transform's probability (0: none;
     at most 1 each).
 
     Args:
         impulse_responses: paths of room impulse responses (default: the installed real ones).
-    Seeded through NumPy's global generator (audiomentations draws from it).
+        time_stretch: include the time stretch (False where the sound must stay in step with
+            video frames).
+    Seeded through Python's and NumPy's global generators (audiomentations draws from both;
+    Detectron2's ``seed_all_rng`` seeds them in every data-loader worker).
     """
     import audiomentations as am  # imports librosa: a second, only when augmenting
 
     irs = room_impulse_responses() if impulse_responses is None else list(impulse_responses)
     p = float(np.clip(strength, 0.0, 3.0))
-    source = am.Compose(
-        [
-            am.PitchShift(-2.0, 2.0, method="signalsmith_stretch", p=min(1.0, 0.3 * p)),
-            am.TimeStretch(0.85, 1.15, leave_length_unchanged=True, p=min(1.0, 0.3 * p)),
-        ]
-    )
+    source = [am.PitchShift(-2.0, 2.0, method="signalsmith_stretch", p=min(1.0, 0.3 * p))]
+    if time_stretch:
+        source.append(am.TimeStretch(0.85, 1.15, leave_length_unchanged=True, p=min(1.0, 0.3 * p)))
     band = am.OneOf(
         [  # telephone: 300-3400 Hz (centre 1850 Hz, bandwidth 1.68x it); cheap microphones
             am.BandPassFilter(1600.0, 2100.0, 1.5, 1.8, p=1.0),
@@ -91,4 +100,30 @@ def build_augmentation(sample_rate=16000, impulse_responses=None, strength=1.0):
         am.AddColorNoise(0.0, 40.0, p=min(1.0, 0.5 * p)),
         am.Gain(-12.0, 0.0, p=min(1.0, p)),
     ]
-    return Augmentation(source, am.Compose(channel), sample_rate)
+    return Augmentation(am.Compose(source), am.Compose(channel), sample_rate)
+
+
+def augmented_log_mel(path, num_frames, augmentation):
+    """A clip's sound file through `augmentation` (source chain, then channel chain, at its
+    sample rate, 16 kHz), as VGGish log-mel ``[num_frames, 1, 96, 64]`` float32.
+
+    The file is read and mixed to mono as :func:`~autr_d2.data.audio.load_log_mel` does and
+    resampled to 16 kHz first; AudioError names a file that cannot be read.
+    """
+    from .audio import read_wav, waveform_to_log_mel
+
+    x, rate = read_wav(path)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if not np.all(np.isfinite(x)):
+        return waveform_to_log_mel(x, rate, num_frames, source=path)  # its error names the file
+    sr = augmentation.sample_rate
+    if rate != sr:
+        from fractions import Fraction
+
+        from scipy.signal import resample_poly  # lazy: scipy.signal costs a second at import
+
+        r = Fraction(sr, int(rate))
+        x = resample_poly(x, r.numerator, r.denominator)
+    x = augmentation.channel(augmentation.source(x))
+    return waveform_to_log_mel(x, sr, num_frames, source=path)

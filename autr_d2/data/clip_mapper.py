@@ -2,6 +2,7 @@
 
 import copy
 import logging
+import os
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from detectron2.data import transforms as T
 from PIL import Image
 
 from .audio import load_log_mel
+from .audio_augment import augmented_log_mel, build_augmentation
 from .datasets.avsbench import train_categories
 from .palette import colors_to_labels
 
@@ -128,6 +130,7 @@ class AVSClipDatasetMapper:
         with_masks=True,
         categories=(),
         pad_clips=False,
+        audio_augmentation=None,
     ):
         """
         Args:
@@ -142,6 +145,9 @@ class AVSClipDatasetMapper:
                 this list, -1 when absent) for the audio-category loss.
             pad_clips: pad clips of fewer than ``num_frames`` frames (and add "frame_valid");
                 False: such a clip is an error.
+            audio_augmentation: an :class:`~autr_d2.data.audio_augment.Augmentation` that each
+                clip's sound file goes through before its log-mel is taken (the cache is not
+                used); None: the sound as recorded.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -151,8 +157,10 @@ class AVSClipDatasetMapper:
         self.with_masks = with_masks
         self.category_index = {c: i for i, c in enumerate(categories)}
         self.pad_clips = pad_clips
+        self.audio_augmentation = audio_augmentation
         logging.getLogger(__name__).info(
             f"AVSClipDatasetMapper ({'train' if is_train else 'test'}): {augmentations}"
+            + (", audio augmentation" if audio_augmentation is not None else "")
         )
 
     @classmethod
@@ -170,6 +178,9 @@ class AVSClipDatasetMapper:
             augs += _color_jitter(cfg.INPUT.COLOR_JITTER, cfg.INPUT.FORMAT)
         else:
             augs = [T.Resize((cfg.INPUT.SIZE_TEST, cfg.INPUT.SIZE_TEST))]
+        audio_aug = None
+        if is_train and cfg.INPUT.AUDIO_AUGMENT > 0:
+            audio_aug = build_augmentation(strength=cfg.INPUT.AUDIO_AUGMENT, time_stretch=False)
         return {
             "is_train": is_train,
             "augmentations": augs,
@@ -180,6 +191,7 @@ class AVSClipDatasetMapper:
             "with_masks": is_train,
             "categories": _category_labels(cfg) if is_train else (),
             "pad_clips": cfg.INPUT.PAD_CLIPS,
+            "audio_augmentation": audio_aug,
         }
 
     def _read_clip(self, dataset_dict):
@@ -241,15 +253,27 @@ class AVSClipDatasetMapper:
             dataset_dict["category_id"] = self.category_index.get(dataset_dict.get("category"), -1)
         if self.pad_clips:
             return self._pad(dataset_dict)
-        dataset_dict["audio"] = load_log_mel(
-            dataset_dict["audio_file"], self.num_frames, self.audio_cache_dir
-        )
+        dataset_dict["audio"] = self._log_mel(dataset_dict, self.num_frames)
         return dataset_dict
+
+    def _log_mel(self, dataset_dict, num_frames):
+        """The clip's log-mel ``[num_frames, 1, 96, 64]``, through the audio augmentation if set."""
+        if self.audio_augmentation is None:
+            return load_log_mel(dataset_dict["audio_file"], num_frames, self.audio_cache_dir)
+        path = dataset_dict.get("audio_wav") or dataset_dict["audio_file"]
+        if path.endswith(".pkl") or not os.path.isfile(path):
+            raise ClipDataError(
+                f"clip {dataset_dict.get('clip_id')}: INPUT.AUDIO_AUGMENT needs the sound file, "
+                f"but {path} is "
+                + ("precomputed log-mel" if path.endswith(".pkl") else "missing")
+                + " (AVSBench: keep audio_wav/ beside audio_log_mel/; or INPUT.AUDIO_AUGMENT 0)"
+            )
+        return augmented_log_mel(path, num_frames, self.audio_augmentation)
 
     def _pad(self, dataset_dict):
         """Pad frames, masks and log-mel of an n-frame clip to T with zeros; add frame_valid."""
         n, t = dataset_dict["frames"].shape[0], self.num_frames
-        mel = load_log_mel(dataset_dict["audio_file"], n, self.audio_cache_dir)
+        mel = self._log_mel(dataset_dict, n)
         for key, x in (
             ("frames", dataset_dict["frames"]),
             ("masks", dataset_dict["masks"]),
