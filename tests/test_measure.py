@@ -168,6 +168,7 @@ def test_study_trains_only_the_first_autr_seed_with_val_evaluations(tmp_path, mo
     assert "bf16 training" not in run_study.get_parser().parse_args([]).variants
     assert "light pixel decoder" not in run_study.get_parser().parse_args([]).variants
     assert run_study.AUGMENTED not in run_study.get_parser().parse_args([]).variants
+    assert run_study.AUDIO_AUG not in run_study.get_parser().parse_args([]).variants
     assert run_study.get_parser().parse_args(["--variants", "bf16 training"]).variants
     variants = ["AuTR", "dot-product head"]
     runs = run_study.plan(str(tmp_path), ["s4", "ms3"], variants, [1, 2, 3])
