@@ -7,7 +7,7 @@ from detectron2.data import DatasetCatalog
 from PIL import Image
 
 from autr_d2.evaluation import AVSEvaluator, frame_f_curve
-from autr_d2.evaluation.avs_evaluator import frame_object_stats
+from autr_d2.evaluation.avs_evaluator import frame_attention_stats, frame_object_stats
 
 # Hand computation (4x4 frames, beta^2 = 0.3):
 #  A1: gt = 2x2 block; prob .9 on it, .6 on 2 more pixels -> J = 4/6
@@ -133,3 +133,83 @@ def test_frame_object_stats_by_hand():
     only_bg[:, 2:4] = True  # nothing on an object: no pick
     assert frame_object_stats(only_bg, objects, {1}) == (False, 0, 8)
     assert frame_object_stats(np.zeros((4, 6), bool), objects, {1, 2}) == (False, 0, 0)
+
+
+def test_frame_attention_stats_by_hand():
+    objects = np.zeros((4, 6), np.int64)
+    objects[:, :2] = 1  # sounding
+    objects[:, 4:] = 2  # silent
+    # a 2 x 3 attention map: its cells' centres fall on rows 1, 3 and columns 1 (object 1),
+    # 3 (background) and 5 (object 2)
+    attn = np.array([[0.1, 0.2, 0.2], [0.3, 0.1, 0.1]])
+    on, off, found = frame_attention_stats(attn, objects, {1})
+    assert (on, off, found) == (pytest.approx(0.4), pytest.approx(0.3), True)
+    attn = np.array([[0.0, 0.0, 0.5], [0.2, 0.1, 0.2]])
+    on, off, found = frame_attention_stats(attn, objects, {1})
+    assert (on, off, found) == (pytest.approx(0.2), pytest.approx(0.7), False)
+    # per pixel, not in total: object 2 has more attention in all but object 1 more per cell
+    big = np.zeros((4, 6), np.int64)
+    big[:, :2] = 1
+    big[:, 2:] = 2  # 4 cells of 6
+    attn = np.array([[0.2, 0.1, 0.1], [0.2, 0.2, 0.2]])
+    assert frame_attention_stats(attn, big, {1}) == (pytest.approx(0.4), pytest.approx(0.6), True)
+    # no object under any cell centre: nothing found
+    tiny = np.zeros((4, 6), np.int64)
+    tiny[0, 0] = 1
+    assert frame_attention_stats(attn, tiny, {1})[2] is False
+
+
+def test_attention_diagnostics_through_the_evaluator(tmp_path):
+    """MODEL.AUTR.TEST.RETURN_ATTENTION's maps, scored per frame for the top sound-score query:
+    clip 0 attends to and picks the sounding object; clip 1 picks the silent one, attending to
+    the sounding one through its top query."""
+    dicts, outputs = [], []
+    for c in range(2):
+        frames, masks, insts = [], [], []
+        ids = np.zeros((8, 8), np.uint8)
+        ids[:4, :4] = 1  # sounds in both clips
+        ids[4:, 4:] = 2  # silent
+        for k in range(2):
+            for lst, arr, kind in ((insts, ids, "i"), (masks, (ids == 1) * 255, "m")):
+                lst.append(str(tmp_path / f"{kind}{c}_{k}.png"))
+                Image.fromarray(arr.astype(np.uint8)).save(lst[-1])
+            frames.append(masks[-1])
+        dicts.append(
+            {
+                "file_names": frames,
+                "sem_seg_file_names": masks,
+                "instance_file_names": insts,
+                "clip_id": f"c{c}",
+                "category": "x",
+                "height": 8,
+                "width": 8,
+                "info": {"objects": [{"on": [True, True]}, {"on": [False, False]}]},
+            }
+        )
+        pred = torch.tensor(ids == (1 if c == 0 else 2), dtype=torch.float32)
+        attn = torch.zeros(2, 3, 2, 2)  # [T, N_q, h, w]: 2 x 2 cells over the 8 x 8 frame
+        attn[:, 0, 1, 1] = 1.0  # query 0 looks at object 2's cell
+        attn[:, 1, 0, 0] = 1.0  # query 1 looks at object 1's cell
+        attn[:, 2] = 0.25
+        scores = torch.tensor([[0.1, 0.9, 0.0]] * 2)  # query 1 sounds
+        outputs.append(
+            {
+                "frames": [{"sem_seg": torch.stack([1 - pred, pred])}] * 2,
+                "attention": attn,
+                "sound_scores": scores,
+            }
+        )
+    name = "hand_made_attention_split"
+    DatasetCatalog.register(name, lambda: dicts)
+    try:
+        res = _run(name, dicts, outputs, group=4)
+        plain = _run(name, dicts, [{"frames": o["frames"]} for o in outputs], group=4)
+    finally:
+        DatasetCatalog.remove(name)
+    assert res["picks_sounding"] == pytest.approx(50.0)
+    assert res["attn_on_sounding"] == pytest.approx(100.0)
+    assert res["attn_on_silent"] == pytest.approx(0.0)
+    assert res["attn_finds_sounding"] == pytest.approx(100.0)
+    assert res["attn_finds_when_missed"] == pytest.approx(100.0)  # clip 1's frames
+    assert "attn_on_sounding" not in plain  # no attention returned: no attention diagnostics
+    assert plain["picks_sounding"] == res["picks_sounding"]

@@ -22,6 +22,14 @@
   sounding where the object the binary prediction covers most is a sounding one;
   ``J_when_picked``, the mean J of those frames; ``silent_pixels``, the % of predicted pixels that
   lie on silent objects. They separate "finds the wrong object" from "draws a rough mask".
+* Attention diagnostics, AVS-Synth only, when the model returns its decoder's last cross-attention
+  (``MODEL.AUTR.TEST.RETURN_ATTENTION True``: "attention" ``[T,N_q,h,w]`` and "sound_scores"
+  ``[T,N_q]``), for the query with the highest sound score in frames with something sounding:
+  ``attn_on_sounding`` / ``attn_on_silent``, the % of its attention on sounding / silent objects;
+  ``attn_finds_sounding``, the % of frames where the object it attends most per pixel is a
+  sounding one; ``attn_finds_when_missed``, the same over the frames whose mask picks a silent
+  object or none. Whether the audio query looks at the right object, apart from what the mask
+  head draws.
 
 The evaluator keeps per-clip sums (a 255-float F curve and a few counters), never whole
 predictions, so memory does not grow with the predictions' size; groups are formed by the clips'
@@ -47,6 +55,7 @@ __all__ = [
     "frame_jaccard",
     "frame_f_curve",
     "frame_object_stats",
+    "frame_attention_stats",
     "THRESHOLDS",
     "BETA2",
 ]
@@ -92,6 +101,28 @@ def frame_object_stats(pred, objects, sounding):
     picked = bool(covered.max() > 0 and int(covered.argmax()) in sounding)
     silent = [k for k in range(1, len(covered)) if k not in sounding]
     return picked, int(covered[silent].sum()), int(pred.sum())
+
+
+def frame_attention_stats(attn, objects, sounding):
+    """attn ``[h,w]`` (one query's cross-attention, non-negative), objects ``[H,W]`` int (0 =
+    background), sounding: the ids that sound -> (share of the attention on sounding objects, on
+    silent ones, the object with the most attention per pixel is sounding). The object map is
+    sampled at the centres of the attention's cells (nearest); an object no cell centre falls on
+    takes no part."""
+    h, w = attn.shape
+    rows = ((np.arange(h) + 0.5) * objects.shape[0] / h).astype(np.int64)
+    cols = ((np.arange(w) + 0.5) * objects.shape[1] / w).astype(np.int64)
+    ids = objects[np.ix_(rows, cols)].ravel()
+    weights = np.asarray(attn, np.float64).ravel()
+    mass = np.bincount(ids, weights=weights)
+    area = np.bincount(ids)
+    total = max(weights.sum(), 1e-12)
+    on = [k for k in range(1, len(mass)) if k in sounding]
+    off = [k for k in range(1, len(mass)) if k not in sounding]
+    density = np.where(area > 0, mass / np.maximum(area, 1), -1.0)
+    density[0] = -1.0  # background is not an object
+    found = bool(density.max() > 0 and int(density.argmax()) in sounding)
+    return float(mass[on].sum() / total), float(mass[off].sum() / total), found
 
 
 def gather_in_dataset_order(clips, dataset_name, distributed):
@@ -168,6 +199,12 @@ class AVSEvaluator(DatasetEvaluator):
             inst_paths = inp.get("instance_file_names") if objects else None
             if inst_paths:
                 rec.update(pick_n=0, picked=0, j_picked_sum=0.0, silent_px=0, pred_px=0)
+            attention = out.get("attention") if inst_paths else None
+            if attention is not None:
+                best = out["sound_scores"].argmax(1)  # [T]
+                attention = attention[torch.arange(len(best)), best].float().to(self._cpu)
+                rec.update(attn_n=0, attn_on=0.0, attn_off=0.0, attn_found=0)
+                rec.update(missed_n=0, missed_found=0)
             for k, (frame_out, gt_path) in enumerate(zip(out["frames"], gts)):
                 prob = frame_out["sem_seg"][1].to(self._cpu)
                 if self._save and self._output_dir:
@@ -188,7 +225,8 @@ class AVSEvaluator(DatasetEvaluator):
                 rec["fg_px"] += int((prob > 0.5).sum())
                 rec["px"] += prob.numel()
                 if inst_paths:
-                    self._object_stats(rec, prob > 0.5, gt, inst_paths[k], objects, k, j)
+                    a = attention[k].numpy() if attention is not None else None
+                    self._object_stats(rec, prob > 0.5, gt, inst_paths[k], objects, k, j, a)
                 f = frame_f_curve(prob, gt)
                 if f is not None:
                     rec["f_sum"] += f
@@ -197,7 +235,7 @@ class AVSEvaluator(DatasetEvaluator):
             self._clips[clip_id] = rec
 
     @staticmethod
-    def _object_stats(rec, pred, gt, inst_path, objects, k, j):
+    def _object_stats(rec, pred, gt, inst_path, objects, k, j, attn=None):
         ids = np.asarray(Image.open(inst_path))
         if ids.shape != tuple(pred.shape):
             raise ValueError(
@@ -211,6 +249,15 @@ class AVSEvaluator(DatasetEvaluator):
             rec["pick_n"] += 1
             rec["picked"] += picked
             rec["j_picked_sum"] += j if picked else 0.0
+            if attn is not None:
+                a_on, a_off, found = frame_attention_stats(attn, ids.astype(np.int64), on)
+                rec["attn_n"] += 1
+                rec["attn_on"] += a_on
+                rec["attn_off"] += a_off
+                rec["attn_found"] += found
+                if not picked:
+                    rec["missed_n"] += 1
+                    rec["missed_found"] += found
 
     def evaluate(self):
         ordered = gather_in_dataset_order(self._clips, self._dataset_name, self._distributed)
@@ -246,6 +293,14 @@ class AVSEvaluator(DatasetEvaluator):
             res["J_when_picked"] = 100 * sum(r["j_picked_sum"] for r in diag) / max(picked, 1)
             pred_px = sum(r["pred_px"] for r in diag)
             res["silent_pixels"] = 100 * sum(r["silent_px"] for r in diag) / max(pred_px, 1)
+        att = [r for r in ordered if "attn_n" in r]
+        if att:
+            n = max(sum(r["attn_n"] for r in att), 1)
+            res["attn_on_sounding"] = 100 * sum(r["attn_on"] for r in att) / n
+            res["attn_on_silent"] = 100 * sum(r["attn_off"] for r in att) / n
+            res["attn_finds_sounding"] = 100 * sum(r["attn_found"] for r in att) / n
+            missed = max(sum(r["missed_n"] for r in att), 1)
+            res["attn_finds_when_missed"] = 100 * sum(r["missed_found"] for r in att) / missed
         cats = {}
         for r in ordered:
             s = cats.setdefault(r["category"], [0.0, 0])
