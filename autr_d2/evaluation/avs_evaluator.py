@@ -199,7 +199,7 @@ class AVSEvaluator(DatasetEvaluator):
             inst_paths = inp.get("instance_file_names") if objects else None
             if inst_paths:
                 rec.update(pick_n=0, picked=0, j_picked_sum=0.0, silent_px=0, pred_px=0)
-            attention = out.get("attention") if inst_paths else None
+            attention = out.get("attention") if inst_paths and "sound_scores" in out else None
             if attention is not None:
                 best = out["sound_scores"].argmax(1)  # [T]
                 attention = attention[torch.arange(len(best)), best].float().to(self._cpu)
