@@ -108,6 +108,32 @@ def random_clip(h=64, w=64, t=5, annotated=(1, 1, 1, 1, 1)):
     }
 
 
+def object_map_clip(folder, clip_id, ids, on):
+    """An AVS-Synth-like clip dict written under `folder`: every frame shows the object map `ids`
+    (``[H,W]`` uint8, 0 = background, k = object k), ``on[k-1][t]`` says whether object k sounds
+    in frame t, the ground truth of a frame is its sounding objects, and the frames are the mask
+    PNGs themselves (the evaluator never reads a frame)."""
+    from PIL import Image
+
+    frames, insts = [], []
+    for t in range(len(on[0])):
+        gt = np.isin(ids, [k + 1 for k, o in enumerate(on) if o[t]]).astype(np.uint8) * 255
+        for lst, arr, kind in ((insts, ids, "i"), (frames, gt, "m")):
+            lst.append(os.path.join(folder, f"{kind}{clip_id}_{t}.png"))
+            Image.fromarray(arr.astype(np.uint8)).save(lst[-1])
+    return {
+        "file_names": frames,
+        "sem_seg_file_names": list(frames),
+        "instance_file_names": insts,
+        "clip_id": clip_id,
+        "category": "x",
+        "height": ids.shape[0],
+        "width": ids.shape[1],
+        # which object sounds: the object diagnostics need it
+        "info": {"objects": [{"on": list(o)} for o in on]},
+    }
+
+
 @pytest.fixture(scope="session")
 def predictor():
     """An untrained tiny AuTRPredictor (tests of the demo replace its model with ``fake``)."""

@@ -9,6 +9,8 @@ from PIL import Image
 from autr_d2.evaluation import AVSEvaluator, frame_f_curve
 from autr_d2.evaluation.avs_evaluator import frame_attention_stats, frame_object_stats
 
+from .conftest import object_map_clip
+
 # Hand computation (4x4 frames, beta^2 = 0.3):
 #  A1: gt = 2x2 block; prob .9 on it, .6 on 2 more pixels -> J = 4/6
 #      F = 1.3*(2/3)/(0.3*2/3+1) = 0.722222 for thr <= .6, 1 for .6 < thr <= .9
@@ -163,29 +165,12 @@ def test_attention_diagnostics_through_the_evaluator(tmp_path):
     """MODEL.AUTR.TEST.RETURN_ATTENTION's maps, scored per frame for the top sound-score query:
     clip 0 attends to and picks the sounding object; clip 1 picks the silent one, attending to
     the sounding one through its top query."""
+    ids = np.zeros((8, 8), np.uint8)
+    ids[:4, :4] = 1  # sounds in both clips
+    ids[4:, 4:] = 2  # silent
     dicts, outputs = [], []
     for c in range(2):
-        frames, masks, insts = [], [], []
-        ids = np.zeros((8, 8), np.uint8)
-        ids[:4, :4] = 1  # sounds in both clips
-        ids[4:, 4:] = 2  # silent
-        for k in range(2):
-            for lst, arr, kind in ((insts, ids, "i"), (masks, (ids == 1) * 255, "m")):
-                lst.append(str(tmp_path / f"{kind}{c}_{k}.png"))
-                Image.fromarray(arr.astype(np.uint8)).save(lst[-1])
-            frames.append(masks[-1])
-        dicts.append(
-            {
-                "file_names": frames,
-                "sem_seg_file_names": masks,
-                "instance_file_names": insts,
-                "clip_id": f"c{c}",
-                "category": "x",
-                "height": 8,
-                "width": 8,
-                "info": {"objects": [{"on": [True, True]}, {"on": [False, False]}]},
-            }
-        )
+        dicts.append(object_map_clip(str(tmp_path), f"c{c}", ids, [[True, True], [False, False]]))
         pred = torch.tensor(ids == (1 if c == 0 else 2), dtype=torch.float32)
         attn = torch.zeros(2, 3, 2, 2)  # [T, N_q, h, w]: 2 x 2 cells over the 8 x 8 frame
         attn[:, 0, 1, 1] = 1.0  # query 0 looks at object 2's cell

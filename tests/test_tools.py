@@ -17,7 +17,7 @@ from autr_d2.utils.outputs import MANIFEST, MARKER
 from autr_d2.utils.video_io import read_video
 from autr_d2.utils.video_writer import write_video
 
-from .conftest import tiny_cfg
+from .conftest import object_map_clip, tiny_cfg
 from .test_train import ROOT, TINY, train_net
 
 CONFIG = os.path.join(ROOT, "configs", "avs_synth", "s4_autr_R18.yaml")
@@ -241,31 +241,12 @@ def test_baselines_hand_computed(tmp_path):
     """all_background and largest_object through AVSEvaluator on a hand-made 2-clip split."""
     from autr_d2.evaluation import evaluate_baseline
 
-    dicts = []
-    for c in range(2):
-        frames, masks, insts = [], [], []
-        for k in range(5):
-            ids = np.zeros((8, 8), np.uint8)
-            ids[:4, :4] = 1  # object 1: 16 px (the largest)
-            ids[6:, 6:] = 2  # object 2: 4 px
-            gt = (ids == (1 if c == 0 else 2)).astype(np.uint8) * 255
-            for lst, arr, kind in ((insts, ids, "i"), (masks, gt, "m")):
-                lst.append(str(tmp_path / f"{kind}{c}_{k}.png"))
-                Image.fromarray(arr).save(lst[-1])
-            frames.append(masks[-1])
-        dicts.append(
-            {
-                "file_names": frames,
-                "sem_seg_file_names": masks,
-                "instance_file_names": insts,
-                "clip_id": f"c{c}",
-                "category": "x",
-                "height": 8,
-                "width": 8,
-                # which object sounds: the object diagnostics need it
-                "info": {"objects": [{"on": [c == 0] * 5}, {"on": [c == 1] * 5}]},
-            }
-        )
+    ids = np.zeros((8, 8), np.uint8)
+    ids[:4, :4] = 1  # object 1: 16 px (the largest)
+    ids[6:, 6:] = 2  # object 2: 4 px
+    # clip 0: object 1 sounds; clip 1: object 2 does
+    on = [[[True] * 5, [False] * 5], [[False] * 5, [True] * 5]]
+    dicts = [object_map_clip(str(tmp_path), f"c{c}", ids, on[c]) for c in range(2)]
     name = "hand_made_baseline_split"
     DatasetCatalog.register(name, lambda: dicts)
     try:
