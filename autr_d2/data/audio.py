@@ -25,6 +25,7 @@ __all__ = [
     "fit_examples",
     "load_log_mel",
     "read_wav",
+    "resample",
     "waveform_to_log_mel",
 ]
 
@@ -59,6 +60,18 @@ def read_wav(path):
     if data.size == 0:
         raise AudioError(f"{path}: contains no samples")
     return data, rate
+
+
+def resample(x, rate, target=SAMPLE_RATE):
+    """float samples ``[N]`` at `rate` -> float32 at `target` (scipy's polyphase filter)."""
+    if int(rate) == int(target):
+        return np.asarray(x, np.float32)
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly  # lazy: scipy.signal costs a second at import
+
+    r = Fraction(int(target), int(rate))
+    return resample_poly(x, r.numerator, r.denominator).astype(np.float32)
 
 
 def waveform_to_log_mel(samples, sample_rate, num_frames, source="waveform"):

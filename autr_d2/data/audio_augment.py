@@ -110,7 +110,7 @@ def augmented_log_mel(path, num_frames, augmentation):
     The file is read and mixed to mono as :func:`~autr_d2.data.audio.load_log_mel` does and
     resampled to 16 kHz first; AudioError names a file that cannot be read.
     """
-    from .audio import read_wav, waveform_to_log_mel
+    from .audio import read_wav, resample, waveform_to_log_mel
 
     x, rate = read_wav(path)
     if x.ndim == 2:
@@ -118,12 +118,5 @@ def augmented_log_mel(path, num_frames, augmentation):
     if not np.all(np.isfinite(x)):
         return waveform_to_log_mel(x, rate, num_frames, source=path)  # its error names the file
     sr = augmentation.sample_rate
-    if rate != sr:
-        from fractions import Fraction
-
-        from scipy.signal import resample_poly  # lazy: scipy.signal costs a second at import
-
-        r = Fraction(sr, int(rate))
-        x = resample_poly(x, r.numerator, r.denominator)
-    x = augmentation.channel(augmentation.source(x))
+    x = augmentation.channel(augmentation.source(resample(x, rate, sr)))
     return waveform_to_log_mel(x, sr, num_frames, source=path)

@@ -203,8 +203,9 @@ class AVSEvaluator(DatasetEvaluator):
             if attention is not None:
                 best = out["sound_scores"].argmax(1)  # [T]
                 attention = attention[torch.arange(len(best)), best].float().to(self._cpu)
-                rec.update(attn_n=0, attn_on=0.0, attn_off=0.0, attn_found=0)
-                rec.update(missed_n=0, missed_found=0)
+                rec.update(
+                    attn_n=0, attn_on=0.0, attn_off=0.0, attn_found=0, missed_n=0, missed_found=0
+                )
             for k, (frame_out, gt_path) in enumerate(zip(out["frames"], gts)):
                 prob = frame_out["sem_seg"][1].to(self._cpu)
                 if self._save and self._output_dir:
@@ -250,7 +251,7 @@ class AVSEvaluator(DatasetEvaluator):
             rec["picked"] += picked
             rec["j_picked_sum"] += j if picked else 0.0
             if attn is not None:
-                a_on, a_off, found = frame_attention_stats(attn, ids.astype(np.int64), on)
+                a_on, a_off, found = frame_attention_stats(attn, ids, on)
                 rec["attn_n"] += 1
                 rec["attn_on"] += a_on
                 rec["attn_off"] += a_off

@@ -3,7 +3,7 @@
 The same loader serves the offline benchmark AVS-Synth, which is written in exactly this layout
 (`register_all_avs_synth`). One dataset dict per clip (DESIGN.md §5.2):
 ``file_names`` (T frame paths), ``sem_seg_file_names`` (T mask paths, None where not annotated),
-``audio_file`` (.pkl log-mel if present, else the .wav), ``audio_wav`` (the .wav, "" if absent),
+``audio_file`` (.pkl log-mel if present, else the .wav), ``audio_wav`` (the .wav; may be absent),
 ``category``, ``clip_id``, ``split``, ``height``, ``width``, ``subset`` ("s4" or "ms3").
 """
 
@@ -170,8 +170,8 @@ def load_avs_clips(root, subset, split, check_files=True):
             "file_names": frames,
             "sem_seg_file_names": masks,
             "audio_file": audio,
-            # the sound itself where it exists (train-time audio augmentation reads it)
-            "audio_wav": wav if os.path.isfile(wav) else "",
+            # the sound itself (train-time audio augmentation reads it; it checks that it exists)
+            "audio_wav": wav,
             "category": cat,
             "clip_id": name,
             "split": split,

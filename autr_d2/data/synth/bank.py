@@ -36,6 +36,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image
 
+from ..audio import resample
 from .catalog import CATEGORIES, PACKAGES, SOUNDFONT_LICENCE
 from .containers import rcc_entries, read_cat, read_rcc
 
@@ -206,12 +207,7 @@ def normalise(x, rate):
     """Mono float32 at 16 kHz, leading/trailing silence trimmed, at most MAX_SECONDS,
     peak-normalised; None if silent."""
     x = np.asarray(x, np.float32)
-    x = x.mean(axis=1) if x.ndim == 2 else x
-    if rate != SAMPLE_RATE:
-        g = np.gcd(int(rate), SAMPLE_RATE)
-        from scipy.signal import resample_poly  # lazy: scipy.signal costs a second at import
-
-        x = resample_poly(x, SAMPLE_RATE // g, int(rate) // g).astype(np.float32)
+    x = resample(x.mean(axis=1) if x.ndim == 2 else x, rate, SAMPLE_RATE)
     if x.size == 0 or np.sqrt(np.mean(x**2) + 1e-12) < MIN_RMS:
         return None
     loud = np.nonzero(np.abs(x) > 0.02 * np.abs(x).max())[0]
