@@ -292,3 +292,56 @@ def test_a_row_scored_as_another_trains_that_row_with_its_encoders(tmp_path, mon
         os.path.join(ROOT, "configs/avs_synth/paper/ms3_autr_effl0.yaml")
     )
     assert opts == ["MODEL.AUDIO.WEIGHTS", "b.pth", "MODEL.AUDIO.ENABLED", "False"]
+
+
+def test_study_merge_makes_one_table_from_separate_invocations(tmp_path):
+    """Seeds (or rows) trained by separate invocations, e.g. on other machines, become one table
+    with `--merge`; runs scored on other data, of another budget, or twice are refused with a
+    sentence naming the file (the README's bank-4 tables are such a merge)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_study", ROOT + "/tools/run_study.py")
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    with open(os.path.join(ROOT, "docs/figures/bank4/runs_s4.json")) as f:
+        whole = json.load(f)
+    parts = {}
+    for name, seeds in (("a", {2}), ("b", {1, 3})):  # out of order: the merge sorts
+        part = dict(whole, runs=[r for r in whole["runs"] if r["seed"] in seeds])
+        parts[name] = tmp_path / f"{name}.json"
+        parts[name].write_text(json.dumps(part))
+    figs, out = tmp_path / "figs", tmp_path / "out"
+    run_tool(str(tmp_path), "run_study.py", "--merge", str(parts["a"]), str(parts["b"]),
+             *("--output", str(out), "--figures", str(figs)))  # fmt: skip
+    merged = json.loads((figs / "runs.json").read_text())
+    key = lambda r: (r["variant"], r["seed"])  # noqa: E731
+    assert sorted(map(key, merged["runs"])) == sorted(map(key, whole["runs"]))
+    assert [key(r) for r in merged["runs"][:3]] == [("AuTR", 1), ("AuTR", 2), ("AuTR", 3)]
+    assert merged["seeds_scored"] == whole["seeds_scored"]
+    assert merged["baselines"] == whole["baselines"]
+    assert [m["file"] for m in merged["merged_from"]] == [str(parts["a"]), str(parts["b"])]
+    md = (out / "results.md").read_text()
+    autr = [r["metrics"]["test_unseen"]["M_J"] for r in whole["runs"] if r["variant"] == "AuTR"]
+    assert f"{run_study.mean_std(autr)[0]:.1f} ± {run_study.mean_std(autr)[1]:.1f}" in md
+    assert "telephone (M_J)" in md and (figs / "study_s4_distractors.png").is_file()
+
+    def refused(*files):
+        with pytest.raises(ValueError) as e:
+            run_study.merge_runs([str(f) for f in files])
+        return str(e.value)
+
+    assert f"seed 2 is in {parts['a']} too" in refused(parts["a"], parts["b"], parts["a"])
+    other = json.loads(parts["b"].read_text())
+    other["baselines"]["s4"]["largest object"]["test_unseen"]["M_J"] += 0.1
+    (tmp_path / "c.json").write_text(json.dumps(other))
+    msg = refused(parts["a"], tmp_path / "c.json")
+    assert str(tmp_path / "c.json") in msg and "/largest object/test_unseen/M_J" in msg
+    other = dict(json.loads(parts["b"].read_text()), iters=2000)
+    (tmp_path / "d.json").write_text(json.dumps(other))
+    assert "2000 iterations" in refused(parts["a"], tmp_path / "d.json")
+    (tmp_path / "e.json").write_text("{}")
+    assert f"{tmp_path / 'e.json'}: not a runs.json" in refused(tmp_path / "e.json")
+    assert "cannot be read" in refused(tmp_path / "missing.json")
+    res = run_tool(str(tmp_path), "run_study.py", "--merge", str(tmp_path / "e.json"),
+                   *("--output", str(tmp_path / "o2")), check=False)  # fmt: skip
+    assert res.returncode != 0 and "error: " in res.stderr and "Traceback" not in res.stderr

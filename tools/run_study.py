@@ -17,6 +17,7 @@ against the switching period, and the predicted foreground when the sound is off
 python tools/run_study.py --quick          # every row once, small data and budget (< 30 min, CPU)
 python tools/run_study.py                  # the reported budget: 3 seeds (hours on a CPU)
 python tools/run_study.py --score-only     # score the runs that exist, train none
+python tools/run_study.py --merge A/runs.json B/runs.json --output O   # one table from several
 
 --recipe paper (default) studies the paper's regime (configs/avs_synth/paper/*: frozen pretrained
 encoders, made once by the same step as `make demo`); --recipe scratch the from-scratch R18 recipe.
@@ -476,6 +477,15 @@ def main(args):
     except OutputDirError as e:
         raise SystemExit(f"error: {e}") from None
     t0 = time.perf_counter()
+    if args.merge:  # train and score nothing: one table from other invocations' runs.json
+        try:
+            meta, raw, baselines = merge_runs(args.merge)
+        except ValueError as e:  # names the file and the problem
+            raise SystemExit(f"error: {e}") from None
+        written = write_results(out, figures_dir, meta, raw, baselines, curves_of(raw))
+        print(f"{len(raw)} runs from {len(args.merge)} files; figures: {', '.join(written)}; "
+              f"results in {out}")  # fmt: skip
+        return
     from autr_d2.data.synth import PROBES, ensure_avs_synth
 
     sizes = {s: dict(mode["sizes"][s]) for s in args.subsets}
@@ -506,7 +516,6 @@ def main(args):
         config = os.path.join(
             ROOT, VARIANT_CONFIGS.get(base, RECIPES[args.recipe]).format(s=subset)
         )
-        curve = variant == "AuTR"  # the first AuTR run with a metrics.json draws it
         if args.score_only:  # model_final.pth holds the encoders' weights too
             if not trained(run_dir):
                 if os.path.relpath(run_dir, ROOT) not in missing:  # two rows may share a run
@@ -516,7 +525,7 @@ def main(args):
             opts = [*encoders.get(base, []), *VARIANTS[base], *args.opts]
             train(config, run_dir, seed, iters, with_val, env, opts)
         opts = [*VARIANTS[base], *test_opts, *args.opts]
-        runs.append((subset, variant, seed, config, run_dir, curve, opts))
+        runs.append((subset, variant, seed, config, run_dir, opts))
     if missing:
         print(f"--score-only: {len(missing)} runs not trained, left out: {', '.join(missing)}")
     if not runs:
@@ -526,9 +535,8 @@ def main(args):
     from autr_d2.engine import evaluate_weights
     from autr_d2.evaluation import evaluate_baseline
 
-    results, curves, baselines, raw = {}, {}, {}, []
-    seeds_scored = {}
-    for subset, variant, seed, config, run_dir, curve, opts in runs:
+    baselines, raw, seeds_scored = {}, [], {}
+    for subset, variant, seed, config, run_dir, opts in runs:
         splits = [*SPLITS, *probes[subset]]
         names = [f"avs_synth_{subset}_{sp}" for sp in splits]
         cache = eval_cache_path(run_dir, variant)
@@ -545,14 +553,10 @@ def main(args):
             save_json_recorded(cache, res)
         per_split = {sp: res[f"avs_synth_{subset}_{sp}"] for sp in splits}
         per_split[SWAPPED] = res["swapped"]
-        results.setdefault(subset, {}).setdefault(variant, []).append(per_split)
         seeds_scored.setdefault(subset, {}).setdefault(variant, []).append(seed)
         raw.append({"subset": subset, "variant": variant, "seed": seed,
                     "run": os.path.relpath(run_dir, ROOT), "overrides": opts,
                     "trained_with": trained_with(run_dir), "metrics": per_split})  # fmt: skip
-        metrics_file = os.path.join(run_dir, "metrics.json")
-        if curve and subset not in curves and os.path.isfile(metrics_file):
-            curves[subset] = (metrics_file, seed)
     for subset in args.subsets:
         splits = [*SPLITS, *probes[subset]]
         baselines[subset] = {
@@ -561,14 +565,123 @@ def main(args):
             }
             for b in ("all_background", "largest_object")
         }
-    md = table(results, baselines) + "\n\n" + diagnostics_table(results, baselines)
-    if any(probes.values()):
-        md += "\n\n" + probe_table(results, baselines)
-    written = figures(results, curves, figures_dir) + probe_figures(results, baselines, figures_dir)
     meta = {"recipe": args.recipe, "iters": iters, "seeds": seeds, "commit": code_commit(),
             "seeds_scored": seeds_scored}  # fmt: skip
     if args.score_only:
         meta["not_trained"] = missing
+    written = write_results(out, figures_dir, meta, raw, baselines, curves_of(raw))
+    print(f"figures: {', '.join(written)}; results in {out}; {time.perf_counter() - t0:.0f} s")
+
+
+def _difference(a, b, path=""):
+    """Where two baseline records disagree (a value by more than 1e-9, or a str), on the keys
+    both hold: the key path, or "" where they agree."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in a.keys() & b.keys():
+            where = _difference(a[k], b[k], f"{path}/{k}")
+            if where:
+                return where
+        return ""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return "" if abs(a - b) <= 1e-9 or (a != a and b != b) else path  # nan == nan here
+    return "" if a == b else path
+
+
+def _union(a, b):
+    """`a` with the keys only `b` holds added, recursively (the splits one file scored only)."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return a
+    return {**b, **{k: _union(v, b[k]) if k in b else v for k, v in a.items()}}
+
+
+def merge_runs(paths):
+    """Combine the runs.json files of separate invocations (other seeds, rows or machines) into
+    one table's (meta, raw runs, baselines).
+
+    The files must share the recipe and iterations, and their baselines must agree to 1e-9 (the
+    trivial baselines scored on the same data; a regenerated tree that differs shows there); a
+    (subset, row, seed) may come from one file only. Runs are ordered by subset, row and seed.
+    Raises:
+        ValueError: naming the file and the problem.
+    """
+    meta, raw, baselines, where, sources, not_trained = None, [], {}, {}, [], []
+    for path in paths:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            runs, base, budget = data["runs"], data["baselines"], (data["recipe"], data["iters"])
+            keys = [(r["subset"], r["variant"], r["seed"]) for r in runs]
+            if not all(isinstance(r["metrics"]["test"], dict) for r in runs):
+                raise TypeError("a run's test scores are not a table")
+        except OSError as e:
+            raise ValueError(f"{path}: cannot be read ({e.strerror})") from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}: not a runs.json written by {TOOL} ({e!r})") from None
+        if meta is None:
+            meta = {"recipe": budget[0], "iters": budget[1]}
+        elif budget != (meta["recipe"], meta["iters"]):
+            raise ValueError(
+                f"{path}: recipe {budget[0]!r}, {budget[1]} iterations, but {paths[0]} has "
+                f"{meta['recipe']!r}, {meta['iters']}: runs of other budgets are not one table"
+            )
+        for subset, rows in base.items():
+            first = next((p for p, s in sources if subset in s), None)
+            diff = _difference(baselines[subset], rows) if first else ""
+            if diff:
+                raise ValueError(
+                    f"{path}: its {subset} baselines differ from those of {first} at {diff}: "
+                    "the runs were scored on other data and are not one table"
+                )
+            baselines[subset] = _union(baselines.get(subset, {}), rows)
+        sources.append((path, set(base)))
+        for key, r in zip(keys, runs):
+            if key in where:
+                raise ValueError(
+                    f"{path}: {key[0]} {key[1]!r} seed {key[2]} is in {where[key]} too; leave "
+                    'one file out, or rename the row (its "variant") in one of them'
+                )
+            where[key] = path
+            raw.append(r)
+        not_trained += data.get("not_trained", [])
+        meta.setdefault("merged_from", []).append({"file": path, "commit": data.get("commit")})
+    subsets = list(dict.fromkeys(r["subset"] for r in raw))
+    rows = list(dict.fromkeys([*ROWS, *(r["variant"] for r in raw)]))
+    raw.sort(key=lambda r: (subsets.index(r["subset"]), rows.index(r["variant"]), r["seed"]))
+    seeds_scored = {}
+    for r in raw:
+        seeds_scored.setdefault(r["subset"], {}).setdefault(r["variant"], []).append(r["seed"])
+    scored = {r["run"] for r in raw}
+    meta.update(
+        seeds=sorted({r["seed"] for r in raw}),
+        commit=code_commit(),  # the code that wrote the table; each file's is in merged_from
+        seeds_scored=seeds_scored,
+        not_trained=[p for p in dict.fromkeys(not_trained) if p not in scored],
+    )
+    return meta, raw, baselines
+
+
+def curves_of(raw):
+    """The training-curve figure's source per subset: the first AuTR run whose metrics.json is
+    on this machine (merged runs may have been trained elsewhere)."""
+    curves = {}
+    for r in raw:
+        metrics_file = os.path.join(ROOT, r["run"], "metrics.json")
+        if r["variant"] == "AuTR" and r["subset"] not in curves and os.path.isfile(metrics_file):
+            curves[r["subset"]] = (metrics_file, r["seed"])
+    return curves
+
+
+def write_results(out, figures_dir, meta, raw, baselines, curves):
+    """Write results.{json,md} to `out` and runs.json and the figures to `figures_dir` from the
+    runs' raw records (`raw`: one dict per run, in table order); print the tables and return the
+    figures' names."""
+    results = {}
+    for r in raw:
+        results.setdefault(r["subset"], {}).setdefault(r["variant"], []).append(r["metrics"])
+    md = table(results, baselines) + "\n\n" + diagnostics_table(results, baselines)
+    if any(set(r["metrics"]) - {*SPLITS, SWAPPED} for r in raw):  # scored on the probe splits
+        md += "\n\n" + probe_table(results, baselines)
+    written = figures(results, curves, figures_dir) + probe_figures(results, baselines, figures_dir)
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({**meta, "results": results, "baselines": baselines}, f, indent=1)
     with open(os.path.join(figures_dir, "runs.json"), "w") as f:  # the raw numbers
@@ -576,7 +689,7 @@ def main(args):
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(md + "\n")
     print("\n" + md + "\n")
-    print(f"figures: {', '.join(written)}; results in {out}; {time.perf_counter() - t0:.0f} s")
+    return written
 
 
 def get_parser():
@@ -599,6 +712,15 @@ def get_parser():
         action="store_true",
         help="train nothing: score the runs that exist (a row gets the seeds it has; the "
         "missing runs are listed in runs.json)",
+    )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="RUNS_JSON",
+        help="train and score nothing: make one table from the runs.json of separate "
+        "invocations (other seeds, rows or machines; same recipe, budget and data) into "
+        "--output and --figures",
     )
     p.add_argument("--subsets", nargs="+", default=["s4", "ms3"], choices=["s4", "ms3"])
     p.add_argument("--probes", type=int, default=None, help="clips per probe split (0: none)")
