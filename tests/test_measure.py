@@ -1,5 +1,6 @@
 """tools/benchmark.py and tools/run_study.py run end to end on tiny settings (no time asserted)."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -27,6 +28,8 @@ def test_benchmark_writes_every_field(synth_root, tmp_path):
     r = json.loads(out.read_text())
     for key in ("params_M", "gflops_per_clip", "peak_memory_MB", "device", "threads"):
         assert r[key]
+    # the CPU by name, with its vector extension and bf16 (not "cpu": figures differ ~10x by it)
+    assert "threads of" in r["device"] and "bf16" in r["device"] and r["device"] != "cpu"
     assert r["flops_over_backbone"] > 1  # the whole model against its backbone
     for key in ("latency_ms_per_clip", "frames_per_s", "backbone_alone_ms"):
         assert r["inference"][key] > 0
@@ -145,6 +148,8 @@ def test_study_runs_every_row_and_writes_table_and_figures(tmp_path):
     assert raw["runs"][0]["seed"] == 1 and raw["runs"][0]["trained_with"]["SEED"] == 1
     assert raw["runs"][0]["trained_with"]["SOLVER.MAX_ITER"] == 2
     assert raw["runs"][0]["trained_with"]["MODEL.AUDIO.NAME"] == "VGGish"
+    assert "threads of" in raw["runs"][0]["trained_with"]["machine"]  # which CPU trained it
+    assert raw["runs"][0]["trained_with"]["encoder_sha256"] == {}  # scratch: no encoder files
     # the commit that trained the run, not only the one that scored it (recorded at training)
     head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -342,6 +347,23 @@ def test_study_merge_makes_one_table_from_separate_invocations(tmp_path):
     (tmp_path / "e.json").write_text("{}")
     assert f"{tmp_path / 'e.json'}: not a runs.json" in refused(tmp_path / "e.json")
     assert "cannot be read" in refused(tmp_path / "missing.json")
+    # one row trained with two encoder files under one name (another machine's re-made
+    # VGGish) is refused; the digest is the one a run records at training
+    (tmp_path / "vggish.pth").write_bytes(b"weights")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text(
+        f"MODEL:\n  AUDIO:\n    WEIGHTS: {tmp_path / 'vggish.pth'}\n  TIMM:\n    WEIGHTS: ''\n"
+    )
+    sha = {"MODEL.AUDIO.WEIGHTS": hashlib.sha256(b"weights").hexdigest()}
+    assert run_study.encoder_digests(str(tmp_path / "run")) == sha
+    for name, digest in (("a", sha), ("b", {"MODEL.AUDIO.WEIGHTS": "0" * 64})):
+        part = json.loads(parts[name].read_text())
+        for r in part["runs"]:
+            r["trained_with"]["encoder_sha256"] = digest
+        (tmp_path / f"{name}_sha.json").write_text(json.dumps(part))
+    msg = refused(tmp_path / "a_sha.json", tmp_path / "b_sha.json")
+    assert "another MODEL.AUDIO.WEIGHTS file" in msg and str(tmp_path / "a_sha.json") in msg
+    assert len(run_study.merge_runs([str(tmp_path / "a_sha.json"), str(parts["b"])])[1]) == 24
     res = run_tool(str(tmp_path), "run_study.py", "--merge", str(tmp_path / "e.json"),
                    *("--output", str(tmp_path / "o2")), check=False)  # fmt: skip
     assert res.returncode != 0 and "error: " in res.stderr and "Traceback" not in res.stderr

@@ -21,7 +21,6 @@ python tools/benchmark.py --compare before.json after.json   # the README's befo
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -36,6 +35,7 @@ from flops import count, flops_over_backbone  # tools/ is on sys.path when this 
 
 import autr_d2  # noqa: F401  (registers the model and datasets)
 from autr_d2.engine import USER_ERRORS, Trainer, setup_cfg
+from autr_d2.utils.machine import describe_machine
 from autr_d2.utils.precision import autocast, resolve_dtype
 
 # the encoders are timed through the model's stages, which run what inference runs (their
@@ -191,9 +191,7 @@ def run(cfg, repeats=10, warmup=2, loader_batches=10, weights=""):
     res = {
         "precision": cfg.MODEL.PRECISION,
         "train_amp": cfg.SOLVER.AMP.PRECISION if cfg.SOLVER.AMP.ENABLED else "off",
-        "device": torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or "cpu",
+        "device": describe_machine(device),
         "threads": torch.get_num_threads(),
         "frames_per_clip": t,
         "size": cfg.INPUT.SIZE_TEST,

@@ -26,6 +26,7 @@ figures and every run's raw metrics (runs.json) to --figures.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -163,7 +164,32 @@ def train(config, out, seed, iters, curve, env, opts=()):
     cmd += list(opts)
     sh(cmd, env)
     if trained(out):
-        save_json_recorded(os.path.join(out, TRAINED_AT), {"commit": commit})
+        from autr_d2.utils.machine import describe_machine
+
+        record = {"commit": commit, "machine": describe_machine(), "encoders": encoder_digests(out)}
+        save_json_recorded(os.path.join(out, TRAINED_AT), record)
+
+
+ENCODER_KEYS = ("MODEL.TIMM.WEIGHTS", "MODEL.AUDIO.WEIGHTS")  # the frozen encoders' files
+
+
+def encoder_digests(run_dir):
+    """{config key: sha256 of the file} for the encoder files a run was trained with: the same
+    recipe re-made on another machine can give another network under the same name."""
+    import yaml
+
+    with open(os.path.join(run_dir, "config.yaml")) as f:
+        cfg = yaml.safe_load(f)
+    digests = {}
+    for key in ENCODER_KEYS:
+        node = cfg
+        for part in key.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        path = os.path.join(ROOT, node) if isinstance(node, str) and node else ""
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                digests[key] = hashlib.file_digest(f, "sha256").hexdigest()
+    return digests
 
 
 def trained(run_dir):
@@ -182,11 +208,14 @@ def trained_with(run_dir):
     model = cfg.get("MODEL", {})
     try:  # runs trained before this file was written have no commit on record
         with open(os.path.join(run_dir, TRAINED_AT)) as f:
-            commit = json.load(f).get("commit")
-    except (OSError, ValueError, AttributeError):
-        commit = None
+            at = json.load(f)
+        at = at if isinstance(at, dict) else {}
+    except (OSError, ValueError):
+        at = {}
     return {
-        "commit": commit,
+        "commit": at.get("commit"),
+        "machine": at.get("machine"),  # runs trained before 2026-12-07 have none on record
+        "encoder_sha256": at.get("encoders"),
         "SEED": cfg.get("SEED"),
         "SOLVER.MAX_ITER": cfg.get("SOLVER", {}).get("MAX_ITER"),
         "MODEL.TIMM.WEIGHTS": model.get("TIMM", {}).get("WEIGHTS"),
@@ -600,11 +629,14 @@ def merge_runs(paths):
 
     The files must share the recipe and iterations, and their baselines must agree to 1e-9 (the
     trivial baselines scored on the same data; a regenerated tree that differs shows there); a
-    (subset, row, seed) may come from one file only. Runs are ordered by subset, row and seed.
+    (subset, row, seed) may come from one file only, and a row's runs must have been trained with
+    the same encoder files where their digests are on record. Runs are ordered by subset, row and
+    seed.
     Raises:
         ValueError: naming the file and the problem.
     """
     meta, raw, baselines, where, sources, not_trained = None, [], {}, {}, [], []
+    encoders = {}  # (subset, row, config key) -> (the first file, sha256 of the encoder file)
     for path in paths:
         try:
             with open(path) as f:
@@ -642,6 +674,16 @@ def merge_runs(paths):
                 )
             where[key] = path
             raw.append(r)
+            digests = (r.get("trained_with") or {}).get("encoder_sha256") or {}
+            for enc, digest in digests.items():  # one row, one encoder (runs on record)
+                first, seen = encoders.setdefault((*key[:2], enc), (path, digest))
+                if seen != digest:
+                    raise ValueError(
+                        f"{path}: {key[0]} {key[1]!r} seed {key[2]} was trained with another "
+                        f"{enc} file than that row's runs in {first} (sha256 {digest[:12]} "
+                        f"against {seen[:12]}): the same name can hold another network; rename "
+                        'the row (its "variant") in one file to keep both'
+                    )
         not_trained += data.get("not_trained", [])
         meta.setdefault("merged_from", []).append({"file": path, "commit": data.get("commit")})
     subsets = list(dict.fromkeys(r["subset"] for r in raw))
