@@ -176,16 +176,10 @@ ENCODER_KEYS = ("MODEL.TIMM.WEIGHTS", "MODEL.AUDIO.WEIGHTS")  # the frozen encod
 def encoder_digests(run_dir):
     """{config key: sha256 of the file} for the encoder files a run was trained with: the same
     recipe re-made on another machine can give another network under the same name."""
-    import yaml
-
-    with open(os.path.join(run_dir, "config.yaml")) as f:
-        cfg = yaml.safe_load(f)
+    config = trained_with(run_dir) or {}  # the encoder files, as its config.yaml names them
     digests = {}
     for key in ENCODER_KEYS:
-        node = cfg
-        for part in key.split("."):
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        path = os.path.join(ROOT, node) if isinstance(node, str) and node else ""
+        path = os.path.join(ROOT, config[key]) if config.get(key) else ""
         if os.path.isfile(path):
             with open(path, "rb") as f:
                 digests[key] = hashlib.file_digest(f, "sha256").hexdigest()
