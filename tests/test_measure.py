@@ -356,18 +356,18 @@ def test_study_merge_makes_one_table_from_separate_invocations(tmp_path):
     )
     sha = {"MODEL.AUDIO.WEIGHTS": hashlib.sha256(b"weights").hexdigest()}
     assert run_study.encoder_digests(str(tmp_path / "run")) == sha
-    for name, digest in (("a", sha), ("b", {"MODEL.AUDIO.WEIGHTS": "0" * 64})):
+    # a_sha / b_sha: every run with a digest, another on each side; b_none: none recorded (runs
+    # trained before the study recorded them), which is no conflict
+    fake = {"MODEL.AUDIO.WEIGHTS": "0" * 64}
+    for out, name, digest in (("a_sha", "a", sha), ("b_sha", "b", fake), ("b_none", "b", None)):
         part = json.loads(parts[name].read_text())
         for r in part["runs"]:
-            r["trained_with"]["encoder_sha256"] = digest
-        (tmp_path / f"{name}_sha.json").write_text(json.dumps(part))
+            r["trained_with"].pop("encoder_sha256", None)
+            if digest is not None:
+                r["trained_with"]["encoder_sha256"] = digest
+        (tmp_path / f"{out}.json").write_text(json.dumps(part))
     msg = refused(tmp_path / "a_sha.json", tmp_path / "b_sha.json")
     assert "another MODEL.AUDIO.WEIGHTS file" in msg and str(tmp_path / "a_sha.json") in msg
-    # a digest on one side only is no conflict (runs trained before the study recorded them)
-    part = json.loads(parts["b"].read_text())
-    for r in part["runs"]:
-        r["trained_with"].pop("encoder_sha256", None)
-    (tmp_path / "b_none.json").write_text(json.dumps(part))
     merged = run_study.merge_runs([str(tmp_path / "a_sha.json"), str(tmp_path / "b_none.json")])[1]
     assert len(merged) == len(whole["runs"])
     res = run_tool(str(tmp_path), "run_study.py", "--merge", str(tmp_path / "e.json"),
