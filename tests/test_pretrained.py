@@ -99,6 +99,38 @@ def test_pretrain_audio_on_a_tiny_bank_loads_through_model_audio_weights(tmp_pat
     assert not other.exists() and (tmp_path / "other.pth.json").read_text() == '{"mine": 1}'
 
 
+def test_pretrain_audio_worker_makes_the_same_batches_and_encoder(tmp_path):
+    """--workers 1 (the next batch made in a worker process while the network steps) gives the
+    batches of the plain loop, in its order, and so the same encoder file; a stream, not one
+    batch again."""
+    from torch.utils.data import DataLoader
+
+    from autr_d2.data.synth import build_asset_bank
+    from tools import pretrain_audio
+
+    sounds = pretrain_audio.split_sounds(build_asset_bank("procedural", 0))
+    stream = pretrain_audio.MixtureStream(sounds, sorted(sounds), 4, 3, 1.5, None)
+
+    def first(workers, n=3):
+        batches = iter(DataLoader(stream, batch_size=None, num_workers=workers))
+        return [next(batches) for _ in range(n)]
+
+    plain, worker = first(0), first(1)
+    for a, b in zip(plain, worker):
+        assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert plain[0][0].shape == (4, 15600) and not torch.equal(plain[0][0], plain[1][0])
+    states = []
+    for workers in ("0", "1"):
+        out = str(tmp_path / f"w{workers}.pth")
+        args = pretrain_audio.get_parser().parse_args(
+            ["--output", out, "--steps", "2", "--batch", "4", "--media", "procedural",
+             "--workers", workers]
+        )  # fmt: skip
+        pretrain_audio.pretrain(args)
+        states.append(torch.load(out, weights_only=True))
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
 @pytest.mark.parametrize("name", ["s4_autr_effl0.yaml", "ms3_autr_effl0.yaml"])
 def test_paper_configs_build_without_pretrained_files(name, tmp_path):
     """Building reads no file; a training start names the missing file's key and how to make
