@@ -275,6 +275,30 @@ def test_claimed_output_folders_keep_foreign_files(tmp_path):
     assert (legacy / MARKER).is_file() and (legacy / "train").is_dir()
 
 
+def test_run_demo_never_reports_a_reused_training_of_other_settings(tmp_path):
+    """run_demo reuses the training in its folder; one made with other settings (an older
+    version's 600 steps, another --seed) stops it with the folder and the keys, instead of
+    being reported as this run's model."""
+    from autr_d2.engine import setup_cfg
+    from tools.run_demo import check_reusable
+
+    config = os.path.join(ROOT, "configs", "avs_synth", "paper", "s4_autr_effl0.yaml")
+    train = tmp_path / "train"
+    train.mkdir()
+    opts = ["SOLVER.MAX_ITER", "1000", "INPUT.SIZE_TRAIN", "128", "SEED", "1"]
+    check_reusable(str(train), config, opts)  # nothing there yet: train
+    old = setup_cfg(config, ["SOLVER.MAX_ITER", "600", "INPUT.SIZE_TRAIN", "128"])
+    (train / "config.yaml").write_text(old.dump())  # as Detectron2 writes it
+    with pytest.raises(SystemExit, match=r"train holds a training .*MAX_ITER 600 there, 1000 now"):
+        check_reusable(str(train), config, opts)
+    check_reusable(str(train), config, ["SOLVER.MAX_ITER", "600", "INPUT.SIZE_TRAIN", "128"])
+    with pytest.raises(SystemExit, match=r"SEED 1 there, 2 now"):
+        check_reusable(str(train), config, [*opts[:4], "SOLVER.MAX_ITER", "600", "SEED", "2"])
+    (train / "config.yaml").write_text("MODEL: [unclosed")
+    with pytest.raises(SystemExit, match=r"config.yaml: cannot read"):
+        check_reusable(str(train), config, opts)
+
+
 def test_interrupted_generation_never_mixes_settings(tmp_path):
     from autr_d2.data.synth import SynthConfig, generate_avs_synth
 

@@ -51,11 +51,13 @@ def audio_weights(steps, strict=False, preset="small"):
 REPORT_SPLITS = ("test", "test_unseen", "test_openset")
 MODES = {
     # clips per split, training iterations, frame size and audio pretraining steps (paper
-    # recipe): quick fits in ~15 min on 2 cores
+    # recipe): quick fits in ~15 min on 2 cores; of its budget, training steps buy more than
+    # encoder steps (S4 test M_J, one run each: 250 / 600 encoder / training steps 34.7, 600 /
+    # 600 36.7, 400 / 800 39.2, 250 / 1000 40.7; GETTING_STARTED.md section 1)
     "quick": {
         "train": 1000,
         "test": 200,
-        "iters": 600,
+        "iters": 1000,
         "size": 128,
         "audio_steps": 250,
         "folder": "output/autr_demo",
@@ -146,6 +148,46 @@ def results_table(rows):
     return "\n".join(lines)
 
 
+# what a reused training must share with the one this run asks for
+TRAINING_KEYS = ("SOLVER.MAX_ITER", "INPUT.SIZE_TRAIN", "SEED", "MODEL.AUDIO.WEIGHTS",
+                 "MODEL.TIMM.WEIGHTS")  # fmt: skip
+
+
+def check_reusable(train_dir, config, train_opts):
+    """Stop when ``train_dir`` holds a training (finished or not) made with other settings than
+    ``config`` + ``train_opts``, read from the config.yaml Detectron2 wrote there: reusing it
+    would report another recipe's model under this one's name (an older version's 600-step
+    model, another --seed or --iters)."""
+    import yaml
+
+    from autr_d2.engine import setup_cfg
+
+    saved = os.path.join(train_dir, "config.yaml")
+    if not os.path.isfile(saved):
+        return
+    want = setup_cfg(config, train_opts)
+    try:
+        with open(saved) as f:
+            have = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as e:
+        raise SystemExit(
+            f"error: {saved}: cannot read the earlier training's settings ({e})"
+        ) from None
+    differ = []
+    for key in TRAINING_KEYS:
+        there, here = have, want
+        for part in key.split("."):
+            there = there.get(part) if isinstance(there, dict) else None
+            here = here[part]
+        if there != here:
+            differ.append(f"{key} {there!r} there, {here!r} now")
+    if differ:
+        raise SystemExit(
+            f"error: {train_dir} holds a training with other settings ({'; '.join(differ)}): "
+            "pass another --output, or remove that folder to train afresh"
+        )
+
+
 def evaluate(config, weights, train_dir, splits, subset, opts=()):
     """(name, metrics) rows: the model on each split, with its own and with swapped audio, and
     the two baselines."""
@@ -211,17 +253,23 @@ def main(args):
         print("the from-scratch recipe uses none")
     timings["pretrain_s"] = time.perf_counter() - t0
 
+    if args.seed is not None:  # the training's seed (the config's SEED otherwise)
+        opts += ["SEED", str(args.seed)]
     step(f"3/6 training {mode['iters']} iterations on CPU ({mode['size']} px) -> {train_dir}")
     t0 = time.perf_counter()
     final = os.path.join(train_dir, "model_final.pth")
+    train_opts = ["OUTPUT_DIR", train_dir, "SOLVER.MAX_ITER", str(mode["iters"])]
+    train_opts += ["SOLVER.CHECKPOINT_PERIOD", "200", "TEST.EVAL_PERIOD", "0"]
+    train_opts += ["DATASETS.TEST", "()", *opts]
+    check_reusable(train_dir, config, train_opts)
     if os.path.isfile(final):
         print(f"reusing {final}")
     else:
         resume = ["--resume"] if os.path.isdir(train_dir) else []
-        cmd = [sys.executable, "tools/train_net.py", "--config-file", config, *resume]
-        cmd += ["OUTPUT_DIR", train_dir, "SOLVER.MAX_ITER", str(mode["iters"])]
-        cmd += ["SOLVER.CHECKPOINT_PERIOD", "200", "TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
-        run(cmd + opts, env)
+        run(
+            [sys.executable, "tools/train_net.py", "--config-file", config, *resume, *train_opts],
+            env,
+        )
     timings["train_s"] = time.perf_counter() - t0
 
     from detectron2.utils.logger import setup_logger
@@ -262,7 +310,15 @@ def main(args):
 
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(
-            {"results": dict(rows), "timings": timings, "mode": mode, "config": config}, f, indent=1
+            {
+                "results": dict(rows),
+                "timings": timings,
+                "mode": mode,
+                "config": config,
+                "seed": args.seed,
+            },
+            f,
+            indent=1,
         )
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(table + "\n")
@@ -284,6 +340,7 @@ def get_parser():
     p.add_argument("--size", type=int, default=0, help="override the frame size (paper recipe)")
     p.add_argument("--audio-steps", type=int, default=0, help="override VGGish pretraining steps")
     p.add_argument("--output", default="", help="folder (default output/autr_demo[_long])")
+    p.add_argument("--seed", type=int, default=None, help="training seed (default: the config's)")
     return p
 
 
