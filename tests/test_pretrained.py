@@ -131,6 +131,21 @@ def test_pretrain_audio_worker_makes_the_same_batches_and_encoder(tmp_path):
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
+def test_importing_pretrain_audio_leaves_the_environment_alone(monkeypatch):
+    """The tool sets OpenMP's passive wait for itself; run_demo and run_study import it, and
+    the training processes they start afterwards must not inherit it."""
+    import importlib
+
+    from tools import pretrain_audio
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    importlib.reload(pretrain_audio)
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # a user's own setting stays
+    importlib.reload(pretrain_audio)
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
 @pytest.mark.parametrize("name", ["s4_autr_effl0.yaml", "ms3_autr_effl0.yaml"])
 def test_paper_configs_build_without_pretrained_files(name, tmp_path):
     """Building reads no file; a training start names the missing file's key and how to make

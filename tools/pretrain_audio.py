@@ -44,7 +44,9 @@ import time
 
 # The next batch is made in a worker process (--workers) while the network steps on this one's
 # OpenMP threads, which by default spin between steps and take the worker's core; passive ones
-# sleep, and give the same numbers (read when torch loads libgomp, so before the import)
+# sleep, and give the same numbers. libgomp reads this when torch loads it, so it is set before
+# the import and taken back after it: the processes this one's importers start keep their own
+_OMP_WAIT = "OMP_WAIT_POLICY" in os.environ
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
@@ -52,6 +54,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+
+if not _OMP_WAIT:
+    del os.environ["OMP_WAIT_POLICY"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
