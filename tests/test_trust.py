@@ -297,6 +297,19 @@ def test_run_demo_never_reports_a_reused_training_of_other_settings(tmp_path):
     (train / "config.yaml").write_text("MODEL: [unclosed")
     with pytest.raises(SystemExit, match=r"config.yaml: cannot read"):
         check_reusable(str(train), config, opts)
+    # run_study reuses its runs the same way: a run of another --iters stops it before any
+    # training or scoring, and one of the same settings is reused (not trained again)
+    from tools import run_study
+
+    (train / "config.yaml").write_text(old.dump())
+    (train / "model_final.pth").write_bytes(b"")
+    commands = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(run_study, "sh", lambda cmd, env: commands.append(cmd))
+        with pytest.raises(SystemExit, match=r"MAX_ITER 600 there, 1000 now"):
+            run_study.train(config, str(train), 1, 1000, False, {}, ["INPUT.SIZE_TRAIN", "128"])
+        run_study.train(config, str(train), 1, 600, False, {}, ["INPUT.SIZE_TRAIN", "128"])
+    assert commands == []
 
 
 def test_interrupted_generation_never_mixes_settings(tmp_path):

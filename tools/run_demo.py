@@ -148,44 +148,16 @@ def results_table(rows):
     return "\n".join(lines)
 
 
-# what a reused training must share with the one this run asks for
-TRAINING_KEYS = ("SOLVER.MAX_ITER", "INPUT.SIZE_TRAIN", "SEED", "MODEL.AUDIO.WEIGHTS",
-                 "MODEL.TIMM.WEIGHTS")  # fmt: skip
-
-
 def check_reusable(train_dir, config, train_opts):
-    """Stop when ``train_dir`` holds a training (finished or not) made with other settings than
-    ``config`` + ``train_opts``, read from the config.yaml Detectron2 wrote there: reusing it
-    would report another recipe's model under this one's name (an older version's 600-step
-    model, another --seed or --iters)."""
-    import yaml
+    """Stop, naming the settings that differ, when ``train_dir`` holds a training made with
+    other settings than ``config`` + ``train_opts`` (autr_d2.engine.check_reusable)."""
+    from autr_d2.engine import ConfigError, setup_cfg
+    from autr_d2.engine import check_reusable as check
 
-    from autr_d2.engine import setup_cfg
-
-    saved = os.path.join(train_dir, "config.yaml")
-    if not os.path.isfile(saved):
-        return
-    want = setup_cfg(config, train_opts)
     try:
-        with open(saved) as f:
-            have = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError) as e:
-        raise SystemExit(
-            f"error: {saved}: cannot read the earlier training's settings ({e})"
-        ) from None
-    differ = []
-    for key in TRAINING_KEYS:
-        there, here = have, want
-        for part in key.split("."):
-            there = there.get(part) if isinstance(there, dict) else None
-            here = here[part]
-        if there != here:
-            differ.append(f"{key} {there!r} there, {here!r} now")
-    if differ:
-        raise SystemExit(
-            f"error: {train_dir} holds a training with other settings ({'; '.join(differ)}): "
-            "pass another --output, or remove that folder to train afresh"
-        )
+        check(train_dir, setup_cfg(config, train_opts))
+    except ConfigError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 def evaluate(config, weights, train_dir, splits, subset, opts=()):

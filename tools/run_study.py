@@ -147,22 +147,30 @@ TRAINED_AT = "study_trained_at.json"  # in a run folder: the commit that trained
 
 
 def train(config, out, seed, iters, curve, env, opts=()):
+    """Train one run into `out`, or reuse the training there when it has the same settings
+    (a run of another --iters, seed or encoder stops the study, naming what differs)."""
+    from autr_d2.engine import ConfigError, check_reusable, setup_cfg
+
+    train_opts = ["OUTPUT_DIR", out, "SEED", str(seed), "SOLVER.MAX_ITER", str(iters)]
+    train_opts += ["SOLVER.CHECKPOINT_PERIOD", str(max(iters // 2, 1))]
+    if curve:  # val M_J during training, for the training-curve figure
+        subset = "s4" if "s4_" in os.path.basename(config) else "ms3"
+        train_opts += ["DATASETS.TEST", f"('avs_synth_{subset}_val',)"]
+        train_opts += ["TEST.EVAL_PERIOD", str(max(iters // 6, 1)), "SOLVER.LOG_PERIOD", "10"]
+    else:
+        train_opts += ["TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
+    train_opts += list(opts)
+    try:
+        check_reusable(out, setup_cfg(config, train_opts))
+    except ConfigError as e:
+        raise SystemExit(f"error: {e}") from None
     if trained(out):
         return
     commit = code_commit()
     cmd = [sys.executable, "tools/train_net.py", "--config-file", config]
     if os.path.isdir(out):
         cmd.append("--resume")
-    cmd += ["OUTPUT_DIR", out, "SEED", str(seed), "SOLVER.MAX_ITER", str(iters)]
-    cmd += ["SOLVER.CHECKPOINT_PERIOD", str(max(iters // 2, 1))]
-    if curve:  # val M_J during training, for the training-curve figure
-        subset = "s4" if "s4_" in os.path.basename(config) else "ms3"
-        cmd += ["DATASETS.TEST", f"('avs_synth_{subset}_val',)"]
-        cmd += ["TEST.EVAL_PERIOD", str(max(iters // 6, 1)), "SOLVER.LOG_PERIOD", "10"]
-    else:
-        cmd += ["TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()"]
-    cmd += list(opts)
-    sh(cmd, env)
+    sh(cmd + train_opts, env)
     if trained(out):
         from autr_d2.utils.machine import describe_machine
 

@@ -275,6 +275,39 @@ def check_output_dir(output_dir, resume=False, eval_only=False, overwrite=False,
     _recorder = OutputRecorder(output_dir, TRAIN_OUTPUTS, TRAIN_LOGS)
 
 
+# what a finished (or interrupted) training that a tool reuses must share with the one it asks for
+REUSE_KEYS = ("SOLVER.MAX_ITER", "INPUT.SIZE_TRAIN", "SEED", "MODEL.AUDIO.WEIGHTS",
+              "MODEL.TIMM.WEIGHTS")  # fmt: skip
+
+
+def check_reusable(output_dir, cfg):
+    """Raise ConfigError when ``output_dir`` holds a training made with other :data:`REUSE_KEYS`
+    than ``cfg``, as the config.yaml Detectron2 wrote there says. run_demo and run_study reuse
+    the training in their folders; without this, another recipe's model (an older default,
+    another --iters, --seed or encoder) would be reported under this one's settings."""
+    saved = os.path.join(output_dir, "config.yaml")
+    if not os.path.isfile(saved):
+        return
+    try:
+        with open(saved) as f:
+            have = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{saved}: cannot read the earlier training's settings ({e})") from None
+    differ = []
+    for key in REUSE_KEYS:
+        there, here = have, cfg
+        for part in key.split("."):
+            there = there.get(part) if isinstance(there, dict) else None
+            here = here[part]
+        if there != here:
+            differ.append(f"{key} {there!r} there, {here!r} now")
+    if differ:
+        raise ConfigError(
+            f"{output_dir} holds a training with other settings ({'; '.join(differ)}): pass "
+            "another output folder, or remove that one to train afresh"
+        )
+
+
 def record_outputs():
     """Record in OUTPUT_DIR's manifest what this run has written there so far (a hook calls it
     every LOG_PERIOD iterations, train_net.py at the end; a no-op on other processes)."""
