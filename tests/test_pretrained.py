@@ -146,6 +146,36 @@ def test_importing_pretrain_audio_leaves_the_environment_alone(monkeypatch):
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
+def test_spec_mask_masks_bands_and_spans_with_the_patch_mean():
+    """--spec-mask N: what changes in a log-mel patch lies in at most N mel bands of <= 8 bins
+    and N frame spans of <= 12 frames, set to the patch's mean; 0 masks nothing and leaves the
+    settings (and so the cached encoders) as before the option."""
+    from argparse import Namespace
+
+    from tools import pretrain_audio
+
+    torch.manual_seed(0)
+    mel = torch.randn(16, 1, 96, 64)
+    out = pretrain_audio.spec_mask(mel, 2)
+    assert out.shape == mel.shape and torch.isfinite(out).all()
+    changed = out != mel
+    assert changed.any()
+    for b in range(16):
+        mean = mel[b].mean()
+        assert torch.allclose(out[b][changed[b]], mean.expand(int(changed[b].sum())))
+        bins = changed[b, 0].all(0)  # [64]: a whole band masked
+        frames = changed[b, 0].all(1)  # [96]
+        assert int(bins.sum()) <= 16 and int(frames.sum()) <= 24
+        assert (changed[b, 0] <= (bins[None, :] | frames[:, None])).all()
+    assert torch.equal(pretrain_audio.spec_mask(mel, 0), mel)
+
+    args = pretrain_audio.get_parser().parse_args(["--output", "x.pth"])
+    bank = Namespace(kind="procedural")
+    assert "spec_mask" not in pretrain_audio._settings(args, bank)
+    args.spec_mask = 2
+    assert pretrain_audio._settings(args, bank)["spec_mask"] == 2
+
+
 @pytest.mark.parametrize("name", ["s4_autr_effl0.yaml", "ms3_autr_effl0.yaml"])
 def test_paper_configs_build_without_pretrained_files(name, tmp_path):
     """Building reads no file; a training start names the missing file's key and how to make

@@ -13,7 +13,9 @@ encoder that has never heard them: a study row). Examples are 0.96 s windows of 
 sources mixed at random gains over a noise floor, labelled with the set of their categories
 (multi-label), through real-world augmentation (``autr_d2/data/audio_augment.py``: pitch,
 tempo, telephone and cheap-microphone bands, real rooms, coloured noise; ``--augment 0`` turns
-it off); the loss is a linear classifier's multi-label softmax cross-entropy on the embedding.
+it off; ``--spec-mask N`` adds SpecAugment's masking of the log-mel patch, tried once and
+level: docs/avs_synth.md section 3); the loss is a linear classifier's multi-label softmax
+cross-entropy on the embedding.
 
 Measured on the held-out recordings (whole recordings training never heard), written to
 ``<output>.json`` with the categories, their roles and how many sources each had: top-1 on
@@ -222,6 +224,26 @@ def _mel(waves):
     return batched_log_mel(waves)[:, :1].reshape(-1, 1, 96, 64)
 
 
+def spec_mask(mel, masks, max_bins=8, max_frames=12):
+    """SpecAugment's masking (Park et al. 2019) of log-mel patches ``[B, 1, T, F]``: in every
+    patch, ``masks`` bands of 0..``max_bins`` mel bins and ``masks`` spans of 0..``max_frames``
+    frames are set to the patch's mean (torch's global generator draws them). Returns a new
+    tensor of the same shape. (torchaudio has these masks, but no release of it fits the pinned
+    torch.)"""
+    b, _, t, f = mel.shape
+    keep = torch.ones(b, 1, t, f, dtype=torch.bool)
+    for size, length, dim in ((max_bins, f, 3), (max_frames, t, 2)):
+        for _ in range(masks):
+            width = torch.randint(0, size + 1, (b,))
+            start = (torch.rand(b) * (length - width + 1)).long()
+            pos = torch.arange(length)
+            hit = (pos[None] >= start[:, None]) & (pos[None] < (start + width)[:, None])
+            shape = (b, 1, 1, length) if dim == 3 else (b, 1, length, 1)
+            keep &= ~hit.reshape(shape)
+    mean = mel.mean((1, 2, 3), keepdim=True)
+    return torch.where(keep, mel, mean)
+
+
 @torch.no_grad()
 def evaluate(model, sounds, categories, roles, per_category=32, mixtures=512, seed=1234):
     """Held-out accuracy (see the module docstring), in %: `per_category` single-source windows
@@ -298,6 +320,7 @@ def category_weights(categories, roles, share):
 
 def _settings(args, bank):
     imagenet = {"imagenet": os.path.basename(args.imagenet)} if args.imagenet else {}
+    masks = {"spec_mask": args.spec_mask} if args.spec_mask else {}
     return {
         "version": VERSION,
         "arch": PRESETS[args.preset],
@@ -314,6 +337,7 @@ def _settings(args, bank):
         "weight_decay": args.weight_decay,
         "benchmark_share": args.benchmark_share,
         **imagenet,  # absent when off, so the files written before the option stay cached
+        **masks,  # the same
     }
 
 
@@ -358,7 +382,10 @@ def pretrain(args):
     desc = f"pretraining the audio encoder ({args.preset})"
     bar = tqdm(zip(range(args.steps), batches), total=args.steps, desc=desc, unit="step")
     for step, (waves, target, _) in bar:
-        loss = multilabel_softmax_loss(model(_mel(waves)), target)
+        mel = _mel(waves)
+        if args.spec_mask:
+            mel = spec_mask(mel, args.spec_mask)
+        loss = multilabel_softmax_loss(model(mel), target)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -441,6 +468,13 @@ def get_parser():
         default=1,
         help="1: make the next batch in a worker process while the network steps (the same "
         "batches, 1.4x faster on 2 cores); 0: in this process",
+    )
+    p.add_argument(
+        "--spec-mask",
+        type=int,
+        default=0,
+        help="SpecAugment: this many frequency bands (<= 8 mel bins) and time spans (<= 12 "
+        "frames) masked in every training patch (0: off)",
     )
     p.add_argument("--overwrite", action="store_true")
     return p
