@@ -232,13 +232,12 @@ def spec_mask(mel, masks, max_bins=8, max_frames=12):
     torch.)"""
     b, _, t, f = mel.shape
     keep = torch.ones(b, 1, t, f, dtype=torch.bool)
-    for size, length, dim in ((max_bins, f, 3), (max_frames, t, 2)):
+    for size, length, shape in ((max_bins, f, (b, 1, 1, f)), (max_frames, t, (b, 1, t, 1))):
+        pos = torch.arange(length)
         for _ in range(masks):
             width = torch.randint(0, size + 1, (b,))
             start = (torch.rand(b) * (length - width + 1)).long()
-            pos = torch.arange(length)
             hit = (pos[None] >= start[:, None]) & (pos[None] < (start + width)[:, None])
-            shape = (b, 1, 1, length) if dim == 3 else (b, 1, length, 1)
             keep &= ~hit.reshape(shape)
     mean = mel.mean((1, 2, 3), keepdim=True)
     return torch.where(keep, mel, mean)
